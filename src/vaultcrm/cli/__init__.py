@@ -1,0 +1,50 @@
+"""The command line: thin typer commands over the core. This module is the single exit point.
+
+Each command parses its options, calls one core function and renders the result; domain errors are
+turned into a message and an exit code here and nowhere else. An unexpected error prints one line
+and where the full report was logged, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .base import app, console_err
+from . import check as _check  # noqa: F401  (registers commands)
+from . import init as _init  # noqa: F401
+
+
+def main() -> None:
+    from ..errors import VaultCRMError
+    from .base import log_crash
+
+    try:
+        app(standalone_mode=False)
+    except VaultCRMError as exc:
+        console_err.print(f"[red]{exc.message}[/red]", highlight=False)
+        for line in exc.details:
+            console_err.print(f"  {line}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        console_err.print("已取消")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        console_err.print("已中断")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors arrive here with their own exit code
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            console_err.print("已取消")
+            sys.exit(1)
+        path = log_crash(exc)
+        console_err.print(f"[red]意外错误：{type(exc).__name__}: {exc}[/red]（详细信息已记录到 {path}）",
+                          highlight=False)
+        sys.exit(1)

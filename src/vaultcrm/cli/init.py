@@ -1,0 +1,24 @@
+"""`vaultcrm init`: set up a new vault, or add what is missing to an existing one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..setup import init_vault
+from .base import app, console, vault_root
+
+
+@app.command()
+def init(
+    studio: Annotated[str, typer.Option("--studio", help="店名")] = "健康养生馆",
+) -> None:
+    """初始化库：创建目录、示例配置 vaultcrm.yaml 与服务追踪表；已有文件不会被覆盖。"""
+    root = vault_root()
+    created, kept = init_vault(root, studio)
+    for path in created:
+        console.print(f"[green]已创建[/green] {path}")
+    for path in kept:
+        console.print(f"[dim]已存在，未改动[/dim] {path}")
+    console.print(f"库已就绪：{root}")

@@ -1,0 +1,51 @@
+"""The customer profile note: 客户编号 and 客户姓名 at the top level make a note a profile."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from .fields import Date, Flag, Phone, Record, Section, StrengthField, Text, TextList, ref
+
+
+class HealthFile(Section):
+    allergies: TextList = ref("过敏史", list)
+    contraindications: TextList = ref("禁忌事项", list)
+    concerns: Text = ref("健康关注")
+
+
+class Preferences(Section):
+    technician: Text = ref("偏好技师")
+    strength: StrengthField = ref("力度要求")
+
+
+class Consent(Section):
+    health_data: Flag = ref("健康数据")
+    marketing: Flag = ref("营销")
+    date: Date = ref("同意日期")
+
+
+class Customer(Record):
+    kind: ClassVar[str] = "CUS"
+    id_key: ClassVar[str] = "客户编号"
+    id_pattern: ClassVar[re.Pattern] = re.compile(r"^C-\d{4,}$")
+
+    id: str = ref("客户编号")
+    name: Text = ref("客户姓名")
+    phone: Phone = ref("联系方式")
+    gender: Text = ref("性别")
+    birthday: Date = ref("生日")
+    first_visit: Date = ref("首次到店")
+    source: Text = ref("来源渠道")
+    tier: Text = ref("会员等级")
+    health: HealthFile = ref("健康档案", HealthFile)
+    preferences: Preferences = ref("服务偏好", Preferences)
+    tags: TextList = ref("标签", list)
+    referrer: Text = ref("推荐人")
+    consent: Consent = ref("授权同意", Consent)
+
+    @property
+    def link(self) -> str:
+        """The wikilink other notes use for this profile (its file name without `.md`)."""
+        stem = self.path.rsplit("/", 1)[-1].removesuffix(".md") if self.path else f"{self.id} {self.name or ''}".strip()
+        return f"[[{stem}]]"

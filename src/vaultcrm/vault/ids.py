@@ -1,0 +1,81 @@
+"""ID allocation: `APP-2026-017`, `C-0042`, unique across processes, never overwriting a note.
+
+Under an inter-process lock the next number is the larger of the vault's highest ID (notes may have
+been made by hand) and a counter kept in `.vaultcrm/ids.json` (notes made a moment ago by another
+vaultcrm process whose files this process's index has not seen). The note itself is created with a
+no-overwrite link, so even a stale counter can never clobber a file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .lock import FileLock
+from .writer import FileExistsConflict, create_exclusive, write_atomic
+
+PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "CUS": "C-"}
+WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4}
+
+
+def format_id(kind: str, number: int, year: int | None = None) -> str:
+    return PREFIXES[kind].format(year=year) + str(number).zfill(WIDTH[kind])
+
+
+def highest(prefix: str, ids: Iterable[str]) -> int:
+    pattern = re.compile(re.escape(prefix) + r"(\d+)$")
+    best = 0
+    for record_id in ids:
+        m = pattern.match(record_id)
+        if m:
+            best = max(best, int(m[1]))
+    return best
+
+
+def _counter_file(root: Path) -> Path:
+    return root / ".vaultcrm" / "ids.json"
+
+
+def _read_counters(root: Path) -> dict[str, int]:
+    try:
+        data = json.loads(_counter_file(root).read_text(encoding="utf-8"))
+        return {k: int(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _scan_folder_ids(folder: Path, prefix: str) -> Iterable[str]:
+    """IDs of files in the target folder, which a concurrent process may have just made."""
+    try:
+        return [p.name.split(" ")[0].removesuffix(".md") for p in folder.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return []
+
+
+def create_with_new_id(root: Path, kind: str, year: int | None, known_ids: Iterable[str], folder: str,
+                       build: Callable[[str], tuple[str, bytes]]) -> tuple[str, str]:
+    """Allocate the next ID and create the note `build(id)` returns as (relative path, bytes).
+
+    `folder` is where new notes of this kind go; its file names are consulted as well.
+    """
+    prefix = PREFIXES[kind].format(year=year)
+    with FileLock(root, "ids", timeout=30):
+        counters = _read_counters(root)
+        number = max(counters.get(prefix, 0), highest(prefix, known_ids),
+                     highest(prefix, _scan_folder_ids(root / folder, prefix)))
+        for _ in range(10_000):
+            number += 1
+            record_id = format_id(kind, number, year)
+            relpath, data = build(record_id)
+            target = root / relpath
+            try:
+                create_exclusive(target, data)
+            except FileExistsConflict:
+                continue
+            counters[prefix] = number
+            _counter_file(root).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(_counter_file(root), json.dumps(counters, ensure_ascii=False, indent=1).encode())
+            return record_id, relpath
+    raise RuntimeError("no free ID")  # pragma: no cover - ten thousand collisions

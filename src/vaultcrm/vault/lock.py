@@ -1,0 +1,112 @@
+"""Inter-process locks for the few things two vaultcrm processes must not do at once.
+
+Two `book` commands must not hand out the same ID, and a slow cron `remind` must not overlap the next
+one. `fcntl.flock` fits: the kernel drops the lock when the holder dies (even by SIGKILL), so there are
+no stale lock files to clean up, and the lock file itself is never deleted (deleting it would let two
+processes lock two different files of the same name).
+
+A lock is per open file, not per process: taking the same lock twice in one process waits on itself
+until the timeout. Hold a lock for one short step, never around another acquire of the same name.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import time
+from pathlib import Path
+
+__all__ = ["FileLock", "LockTimeout", "lock_path"]
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+class LockTimeout(TimeoutError):
+    """Another process held the lock for longer than we were willing to wait."""
+
+    def __init__(self, name: str, path: Path, timeout: float, holder: str | None) -> None:
+        self.name, self.path, self.timeout, self.holder = name, path, timeout, holder
+        who = f"（pid {holder}）" if holder else ""
+        super().__init__(
+            f"等待锁“{name}”超过 {timeout:g} 秒：另一个 vaultcrm 进程{who}仍在运行"
+            f"（例如定时任务的 remind 或另一个 book）。请稍后重试。锁文件：{path}"
+        )
+
+
+def lock_path(vault_root: str | os.PathLike, name: str) -> Path:
+    if not _NAME.match(name):
+        raise ValueError(f"invalid lock name: {name!r}")
+    return Path(vault_root) / ".vaultcrm" / "locks" / f"{name}.lock"
+
+
+class FileLock:
+    """`with FileLock(vault, "ids-APP-2026", timeout=10): ...` — exclusive across processes.
+
+    `timeout=None` waits forever; `timeout=0` tries once. Polling (instead of a blocking flock) is what
+    makes the timeout possible without signals, which would not mix with threads or a CLI's own alarms.
+    """
+
+    def __init__(self, vault_root: str | os.PathLike, name: str, *, timeout: float | None = 10.0,
+                 poll_interval: float = 0.05) -> None:
+        self.name = name
+        self.path = lock_path(vault_root, name)
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self._fd: int | None = None
+
+    @property
+    def locked(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        if self._fd is not None:
+            raise RuntimeError(f"lock {self.name!r} is already held by this FileLock")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        try:
+            self._wait(fd)
+            # Only for the message another waiter shows; the lock itself is the flock.
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def _wait(self, fd: int) -> None:
+        if self.timeout is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(self.name, self.path, self.timeout, self._holder(fd)) from None
+                time.sleep(self.poll_interval)
+
+    @staticmethod
+    def _holder(fd: int) -> str | None:
+        try:
+            text = os.pread(fd, 32, 0).decode("ascii", "ignore").strip()
+        except OSError:
+            return None
+        return text if text.isdigit() else None
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+    def __enter__(self) -> FileLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,277 @@
+"""Read one note: bytes → frontmatter → YAML → record model, every problem turned into a Diagnostic.
+
+The stages are separate functions so each can be tested and so that the loader can run them in worker
+processes. Nothing here raises for bad input: a note that is not vaultcrm's is read past silently,
+a note that is but cannot be read yields diagnostics with lines counted from the top of the file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+from pydantic import ValidationError
+
+from ..diagnostics import Diagnostic, Severity, error, warning
+from ..models import TYPE_BY_ID_KEY, Customer, Record
+from ..values import PLACEHOLDERS
+from . import fastyaml
+from .lines import key_line
+
+MAX_READ = 2 << 20  # a frontmatter lives at the top; huge bodies are not read past this
+MAX_NODES = 20_000  # bounds the work an alias bomb can cause
+
+_BOM = b"\xef\xbb\xbf"
+_OPEN = re.compile(rb"---[ \t]*\r?\n")
+_CLOSE = re.compile(rb"^(?:---|\.\.\.)[ \t]*\r?$", re.M)
+_ID_KEY = re.compile(r"^[\"']?(预约编号|服务编号|跟进编号|客户编号)[\"']?[ \t]*:", re.M)
+_ID_KEY_BYTES = re.compile("|".join(("预约编号", "服务编号", "跟进编号", "客户编号")).encode())
+
+# What a record must carry to be useful; missing ones are warned about, not refused.
+ESSENTIALS = {
+    "APP": (("预约信息", "客户姓名"), ("预约信息", "预约日期"), ("预约信息", "预约时间"), ("服务信息", "服务项目")),
+    "SRV": (("服务基本信息", "服务日期"), ("客户信息", "客户姓名"), ("服务信息", "服务项目")),
+    "FLW": (("客户信息", "客户姓名"),),
+    "CUS": (("客户姓名",),),
+}
+
+PYDANTIC_MESSAGES = {
+    "missing": "缺少必填项",
+    "string_type": "应为文字",
+    "model_type": "应为嵌套的键值（下一级缩进）",
+    "dict_type": "应为嵌套的键值（下一级缩进）",
+    "list_type": "应为列表",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "bool_type": "应为 是/否",
+    "bool_parsing": "应为 是/否",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+}
+
+
+@dataclass
+class ParsedNote:
+    """What one file contributed: a record (as model data) or nothing, plus its diagnostics."""
+
+    path: str
+    kind: str | None = None
+    data: dict | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+class _Problem(Exception):
+    def __init__(self, line: int, message: str):
+        self.line, self.message = line, message
+
+
+def split_frontmatter(raw: bytes) -> tuple[bytes, int] | None:
+    """(frontmatter bytes, the file line its first line is on); None when the note has none."""
+    start = 3 if raw.startswith(_BOM) else 0
+    opening = _OPEN.match(raw, start)
+    if not opening:
+        return None
+    close = _CLOSE.search(raw, opening.end())
+    if close is None:
+        if _ID_KEY_BYTES.search(raw, 0, 4096):
+            raise _Problem(1, "frontmatter 缺少结束的 --- 行")
+        return None
+    return raw[opening.end():close.start()], 2
+
+
+def decode(fm: bytes, first_line: int) -> str:
+    try:
+        return fm.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = first_line + fm.count(b"\n", 0, exc.start)
+        try:
+            fm.decode("gb18030")
+            hint = "看起来是 GBK/GB18030（旧版 Windows 记事本常用），请在编辑器中以 UTF-8 编码另存"
+        except UnicodeDecodeError:
+            hint = "请在编辑器中以 UTF-8 编码另存"
+        raise _Problem(line, f"文件不是 UTF-8 编码，{hint}") from None
+
+
+def _legacy_encoded_record(fm: bytes) -> bool:
+    """A record saved as GBK by an old editor: its ID key is not in UTF-8 bytes, but it is ours."""
+    try:
+        fm.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        return bool(_ID_KEY.search(fm.decode("gb18030", "replace")))
+
+
+def parse_yaml(text: str, first_line: int) -> object:
+    """YAML through the template-shaped fast path, else libyaml; never constructs Python objects from tags."""
+    try:
+        data = fastyaml.load(text.replace("\r\n", "\n") if "\r" in text else text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = first_line + (mark.line if mark else 0)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        lines = text.splitlines()
+        if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+            problem = "不能用 Tab 缩进，请改用空格"
+        elif "could not determine a constructor" in str(exc):
+            problem = "不支持的 YAML 标签（如 !!python/object），请删除该标签"
+        raise _Problem(line, f"YAML 语法错误：{problem}") from None
+    except RecursionError:
+        raise _Problem(first_line, "frontmatter 嵌套过深") from None
+    if _too_big(data):
+        raise _Problem(first_line, "frontmatter 过大或包含过多别名引用（&/*），已拒绝读取")
+    return data
+
+
+def _too_big(data: object) -> bool:
+    budget = MAX_NODES
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        budget -= 1
+        if budget < 0:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+            budget -= len(item)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def classify(data: dict) -> type[Record] | None:
+    for key, model in TYPE_BY_ID_KEY.items():
+        if key in data:
+            if model is Customer and "客户姓名" not in data:
+                continue
+            return model
+    return None
+
+
+def placeholder_paths(data: dict, prefix: tuple = ()) -> list[tuple[tuple, str]]:
+    """Key paths still holding a raw-template placeholder such as `¥` or `轻/中/重`."""
+    found = []
+    for key, value in data.items():
+        path = prefix + (key,)
+        if isinstance(value, dict):
+            found.extend(placeholder_paths(value, path))
+        elif isinstance(value, str) and value.strip() in PLACEHOLDERS:
+            found.append((path, value.strip()))
+    return found
+
+
+def _get(data: dict, path: tuple) -> object:
+    for part in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _set_none(data: dict, loc: tuple) -> bool:
+    """Blank out the value at a pydantic error location so the rest of the record still loads."""
+    *parents, last = loc
+    node = data
+    for part in parents:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False
+    if isinstance(node, dict) and last in node and node[last] is not None:
+        node[last] = None
+        return True
+    if isinstance(node, list) and isinstance(last, int) and last < len(node):
+        del node[last]
+        return True
+    return False
+
+
+def validate(model: type[Record], data: dict, path: str, text: str, first_line: int) -> tuple[Record | None, list[Diagnostic]]:
+    """Validate into the model; a bad field is reported and blanked, the rest of the record kept."""
+    problems: list[Diagnostic] = []
+    data = dict(data, path=path)
+    for _ in range(8):
+        try:
+            record = model.model_validate(data)
+            break
+        except ValidationError as exc:
+            progressed = False
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                message = PYDANTIC_MESSAGES.get(err["type"], err["msg"].removeprefix("Value error, "))
+                problems.append(error(path, key_line(text, loc, first_line), f"{'.'.join(map(str, loc))}：{message}"))
+                if loc and loc[0] == model.id_key:
+                    return None, problems
+                progressed |= _set_none(data, loc)
+            if not progressed:
+                return None, problems
+    else:  # pragma: no cover - bounded retries
+        return None, problems
+    if not isinstance(record.record_id, str) or not model.id_pattern.match(record.record_id):
+        problems.append(error(path, key_line(text, (model.id_key,), first_line),
+                              f"{model.id_key}「{record.record_id}」格式不对，应如 {_example_id(model)}"))
+        return None, problems
+    return record, problems
+
+
+def _example_id(model: type[Record]) -> str:
+    return {"APP": "APP-2026-001", "SRV": "SRV-2026-001", "FLW": "FLW-2026-001", "CUS": "C-0001"}[model.kind]
+
+
+def parse_note(path: str, raw: bytes) -> tuple[Record | None, ParsedNote]:
+    """All stages for one file's bytes."""
+    result = ParsedNote(path)
+    try:
+        split = split_frontmatter(raw)
+        if split is None:
+            return None, result
+        fm, first_line = split
+        if not _ID_KEY_BYTES.search(fm) and not _legacy_encoded_record(fm):
+            return None, result  # not vaultcrm's note: read past silently
+        text = decode(fm, first_line)
+        if not _ID_KEY.search(text):
+            return None, result
+        data = parse_yaml(text, first_line)
+    except _Problem as problem:
+        result.kind = "?"
+        result.diagnostics.append(error(path, problem.line, problem.message))
+        return None, result
+    if not isinstance(data, dict):
+        result.kind = "?"
+        result.diagnostics.append(error(path, first_line, "frontmatter 应为键值映射（key: value）"))
+        return None, result
+    model = classify(data)
+    if model is None:
+        return None, result
+    result.kind = model.kind
+    record, problems = validate(model, data, path, text, first_line)
+    result.diagnostics.extend(problems)
+    result.diagnostics.extend(_warnings(model, data, path, text, first_line))
+    if record is not None:
+        result.data = record.model_dump()
+    return record, result
+
+
+def _warnings(model: type[Record], data: dict, path: str, text: str, first_line: int) -> list[Diagnostic]:
+    found = []
+    placeholders = placeholder_paths(data)
+    for key_path, value in placeholders:
+        found.append(warning(path, key_line(text, key_path, first_line), f"{'.'.join(key_path)} 未填写（仍是模板占位「{value}」）"))
+    flagged = {p for p, _ in placeholders}
+    for key_path in ESSENTIALS[model.kind]:
+        if key_path not in flagged and _get(data, key_path) in (None, ""):
+            found.append(warning(path, key_line(text, key_path, first_line), f"{'.'.join(key_path)} 未填写"))
+    return found
+
+
+def read_note(root, path: str) -> tuple[Record | None, ParsedNote]:
+    """Read a file of the vault (relative `path`) and parse it."""
+    full = root / path
+    try:
+        with open(full, "rb") as fh:
+            raw = fh.read(MAX_READ)
+    except OSError as exc:
+        return None, ParsedNote(path, "?", None, [Diagnostic(path, 1, Severity.ERROR, f"无法读取文件：{exc.strerror}")])
+    return parse_note(path, raw)

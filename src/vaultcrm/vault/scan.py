@@ -1,0 +1,43 @@
+"""Find the vault's Markdown files, skipping dot-folders (`.obsidian/`, `.vaultcrm/`, `.trash/`, `.git/`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SKIP_DIRS = frozenset({".trash", ".obsidian", ".vaultcrm", ".git", "node_modules"})
+
+
+def is_ignored(relpath: str) -> bool:
+    """True for paths vaultcrm never reads: inside dot-folders, or dot/temporary files themselves."""
+    parts = relpath.replace("\\", "/").split("/")
+    name = parts[-1]
+    if any(p.startswith(".") or p in SKIP_DIRS for p in parts):
+        return True
+    return not name.endswith(".md") or name.endswith((".tmp", "~")) or name.startswith("~")
+
+
+def scan(root: Path) -> dict[str, tuple[int, int]]:
+    """Every note as relative path → (mtime_ns, size). Symlinks are not followed."""
+    found: dict[str, tuple[int, int]] = {}
+    stack = [("", str(root))]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith(".") or name in SKIP_DIRS:
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((prefix + name + "/", entry.path))
+                    elif name.endswith(".md") and entry.is_file(follow_symlinks=False):
+                        st = entry.stat(follow_symlinks=False)
+                        found[prefix + name] = (st.st_mtime_ns, st.st_size)
+                except OSError:
+                    continue
+    return found

@@ -1,0 +1,97 @@
+"""Create and update record notes: the one place commands write records into the vault.
+
+New notes are rendered from templates and created under a fresh ID; updates edit the frontmatter in
+place (comments, order, unknown keys and the body stay byte-identical) and refuse when the note was
+saved by someone else since the vault was loaded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..config import Settings
+from ..errors import ConcurrentChangeError, VaultCRMError
+from ..models import Customer, Record
+from ..render import render
+from . import ids
+from .edit import EditVerificationError, edit_frontmatter
+from .reader import parse_note
+from .writer import ConcurrentEditError, read_stamped, sanitize_filename, write_atomic
+
+TEMPLATE_OF = {"APP": "appointment.md.j2", "SRV": "service.md.j2", "FLW": "followup.md.j2", "CUS": "customer.md.j2"}
+VAR_OF = {"APP": "a", "SRV": "s", "FLW": "f", "CUS": "c"}
+
+
+def folder_of(settings: Settings, kind: str) -> str:
+    f = settings.folders
+    return {"APP": f.appointments, "SRV": f.services, "FLW": f.followups, "CUS": f.customers}[kind]
+
+
+def file_name(record: Record) -> str:
+    if isinstance(record, Customer):
+        return sanitize_filename(f"{record.id} {record.name or ''}".strip()) + ".md"
+    return sanitize_filename(record.record_id) + ".md"
+
+
+def render_record(settings: Settings, root: Path, record: Record) -> str:
+    return render(TEMPLATE_OF[record.kind], root / settings.folders.templates, **{VAR_OF[record.kind]: record})
+
+
+def create_record(root: Path, settings: Settings, record: Record, known_ids, *, year: int | None = None) -> Record:
+    """Give `record` the next free ID, render it and create its note. Returns the record as written."""
+    folder = folder_of(settings, record.kind)
+
+    def build(record_id: str) -> tuple[str, bytes]:
+        nonlocal record
+        record = record.model_copy(update={"id": record_id})
+        relpath = f"{folder}/{file_name(record)}" if folder else file_name(record)
+        record = record.model_copy(update={"path": relpath})
+        text = render_record(settings, root, record)
+        _verify_render(record, relpath, text)
+        return relpath, text.encode("utf-8")
+
+    ids.create_with_new_id(root, record.kind, year, known_ids, folder, build)
+    return record
+
+
+def _verify_render(record: Record, relpath: str, text: str) -> None:
+    """What we write must read back as the record we meant: a broken override template is refused."""
+    parsed, note = parse_note(relpath, text.encode("utf-8"))
+    if parsed is None or parsed.model_dump() != record.model_dump():
+        problems = "；".join(str(d) for d in note.diagnostics) or "模板输出与记录不一致"
+        raise VaultCRMError(f"渲染 {relpath} 的模板有误，未写入：{problems}")
+
+
+def update_record(root: Path, record: Record, changes: dict[tuple, object], *,
+                  append: dict[tuple, list] | None = None, loaded: tuple[int, int] | None = None) -> bool:
+    """Set values at key paths in a record's note. False when nothing would change.
+
+    `loaded` is (mtime_ns, size) as the vault was read; a note saved since then is not overwritten.
+    """
+    path = root / record.path
+    try:
+        raw, stamp = read_stamped(path)
+    except FileNotFoundError:
+        raise VaultCRMError(f"{record.path} 已不存在（被移动或删除？），请重试") from None
+    if loaded is not None and (stamp.mtime_ns, stamp.size) != loaded:
+        raise ConcurrentChangeError(f"{record.path} 在读取后被修改（可能正在 Obsidian 中编辑），未写入；请重试")
+    try:
+        text = raw.decode("utf-8")
+        new_text = edit_frontmatter(text, changes, append=append or {})
+    except UnicodeDecodeError:
+        raise VaultCRMError(f"{record.path}: 文件不是 UTF-8 编码，无法修改") from None
+    except EditVerificationError as exc:
+        raise VaultCRMError(f"{record.path}: 无法安全地修改该笔记（{exc}），未写入") from None
+    try:
+        return write_atomic(path, new_text.encode("utf-8"), expect=stamp)
+    except ConcurrentEditError:
+        raise ConcurrentChangeError(f"{record.path} 在读取后被修改（可能正在 Obsidian 中编辑），未写入；请重试") from None
+
+
+def stat_key(root: Path, relpath: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(root / relpath)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size

@@ -1,0 +1,281 @@
+"""Careful writes into a vault that Obsidian, sync tools and people edit at the same time.
+
+Why each rule exists:
+- A file is never opened for writing in place: truncate-then-write loses the note on a crash. We write a
+  dot-named temp file in the same folder (same file system, and Obsidian/sync tools skip dot-files),
+  fsync it, `os.replace` it over the note and fsync the folder, so a reader sees the old or the new note.
+- An update carries the `FileStamp` of what was read; if Obsidian saved the note in between, the update
+  is refused instead of silently overwriting the user's edit.
+- A create never overwrites: the temp file is hard-linked to the final name, which fails if the name
+  exists (and never follows a symlink). Where hard links are not supported we fall back to `O_EXCL`.
+- Unchanged content is not rewritten: Obsidian and sync clients react to every write.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import secrets
+import stat as stat_mod
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "ConcurrentEditError",
+    "FileExistsConflict",
+    "FileStamp",
+    "UnsafePathError",
+    "create_exclusive",
+    "read_stamped",
+    "safe_path",
+    "sanitize_filename",
+    "stamp",
+    "stamp_bytes",
+    "write_atomic",
+]
+
+_NAME_MAX = 255  # bytes per path component on every file system we care about
+# errnos meaning "this file system cannot hard-link", as opposed to a real failure.
+_NO_HARDLINK = {errno.EPERM, errno.EACCES, errno.EXDEV, errno.EMLINK, errno.ENOSYS,
+                getattr(errno, "ENOTSUP", errno.EOPNOTSUPP), errno.EOPNOTSUPP}
+
+
+class ConcurrentEditError(Exception):
+    """The file changed since it was read (e.g. saved in Obsidian in between); nothing was written."""
+
+
+class FileExistsConflict(FileExistsError):
+    """A create found the name taken; the existing file was left alone."""
+
+
+class UnsafePathError(ValueError):
+    """A path would leave the vault (`..`, absolute, symlink out) or touch what vaultcrm must not."""
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What a file looked like when it was read. The digest decides: mtime can be coarse or touched."""
+
+    mtime_ns: int
+    size: int
+    digest: str
+
+
+def stamp_bytes(data: bytes, st: os.stat_result) -> FileStamp:
+    return FileStamp(st.st_mtime_ns, st.st_size, hashlib.sha256(data).hexdigest())
+
+
+def read_stamped(path: str | os.PathLike) -> tuple[bytes, FileStamp]:
+    """Read a file and stamp it from the same open file, so the stamp describes exactly these bytes."""
+    with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        data = fh.read()
+    return data, stamp_bytes(data, st)
+
+
+def stamp(path: str | os.PathLike) -> FileStamp:
+    return read_stamped(path)[1]
+
+
+def _current(path: Path) -> tuple[bytes | None, FileStamp | None, int | None]:
+    """The file's bytes, stamp and permission bits, or Nones when it does not exist."""
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            data = fh.read()
+    except FileNotFoundError:
+        return None, None, None
+    return data, stamp_bytes(data, st), stat_mod.S_IMODE(st.st_mode)
+
+
+def _same_content(current: FileStamp | None, expect: FileStamp) -> bool:
+    # A touch or a save of identical text changes mtime but not what our edit was based on.
+    return current is not None and current.size == expect.size and current.digest == expect.digest
+
+
+def _temp_name(name: str) -> str:
+    suffix = f".vaultcrm-{secrets.token_hex(4)}.tmp"
+    budget = _NAME_MAX - 1 - len(suffix.encode())
+    stem = name.encode("utf-8")[:budget].decode("utf-8", "ignore")
+    return f".{stem}{suffix}"
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable; some platforms cannot open folders, which is fine to skip."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _unlink_quiet(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _write_fd(fd: int, data: bytes, mode: int | None) -> None:
+    with os.fdopen(fd, "wb") as fh:
+        if mode is not None:
+            os.fchmod(fh.fileno(), mode)
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_temp(folder: Path, name: str, data: bytes, mode: int | None) -> Path:
+    """A fully written, fsynced dot-file beside the target. Removed again if anything fails."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = folder / _temp_name(name)
+        try:
+            fd = os.open(tmp, flags, 0o666)  # 0o666 & ~umask, like any editor's new file
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - 100 collisions of 32 random bits
+        raise FileExistsError(f"cannot create a temp file in {folder}")
+    try:
+        _write_fd(fd, data, mode)
+    except BaseException:
+        _unlink_quiet(tmp)
+        raise
+    return tmp
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, *, expect: FileStamp | None = None) -> bool:
+    """Replace `path` with `data` all at once. False when the file already holds exactly `data`.
+
+    With `expect`, refuse (ConcurrentEditError, nothing written) unless the file still holds what was
+    read; the check is repeated right before the rename to keep the race window as small as we can.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        raise UnsafePathError(f"refusing to replace a symlink: {path}")
+    old, current, mode = _current(path)
+    if expect is not None and not _same_content(current, expect):
+        raise ConcurrentEditError(f"{path} changed since it was read")
+    if old == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temp(path.parent, path.name, data, mode)
+    try:
+        if expect is not None and not _same_content(_current(path)[1], expect):
+            raise ConcurrentEditError(f"{path} changed since it was read")
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quiet(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return True
+
+
+def _create_excl_direct(path: Path, data: bytes) -> None:
+    """Fallback without hard links: O_EXCL still never overwrites, but a crash can leave a short file."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileExistsError:
+        raise FileExistsConflict(f"{path} already exists") from None
+    try:
+        _write_fd(fd, data, None)
+    except BaseException:
+        _unlink_quiet(path)
+        raise
+
+
+def create_exclusive(path: str | os.PathLike, data: bytes) -> None:
+    """Create `path` holding `data`; FileExistsConflict if the name is taken (never overwrites)."""
+    path = Path(path)
+    if os.path.lexists(path):
+        raise FileExistsConflict(f"{path} already exists")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temp(path.parent, path.name, data, None)
+    try:
+        try:
+            os.link(tmp, path, follow_symlinks=False)
+        except FileExistsError:
+            raise FileExistsConflict(f"{path} already exists") from None
+        except OSError as exc:
+            if exc.errno not in _NO_HARDLINK:
+                raise
+            _create_excl_direct(path, data)
+    finally:
+        _unlink_quiet(tmp)
+    _fsync_dir(path.parent)
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def safe_path(root: str | os.PathLike, relpath: str | os.PathLike) -> Path:
+    """The real path of `relpath` inside the vault `root`, or UnsafePathError.
+
+    Symlinks are resolved, so the returned path is where a write would really land; it must lie inside
+    the (resolved) root. `..`, absolute and drive paths are refused outright, also with backslashes,
+    because the vault may be synced to Windows. `.obsidian/` belongs to Obsidian and is refused too.
+    """
+    raw = os.fspath(relpath)
+    if not raw or "\x00" in raw:
+        raise UnsafePathError(f"empty or invalid path: {raw!r}")
+    if os.path.isabs(raw) or raw.startswith(("/", "\\")) or _DRIVE.match(raw):
+        raise UnsafePathError(f"absolute path not allowed: {raw}")
+    parts = [p for p in re.split(r"[\\/]", raw) if p not in ("", ".")]
+    if not parts:
+        raise UnsafePathError(f"path names the vault itself: {raw}")
+    for part in parts:
+        if part.strip(". ") == "":  # "..", "...", ". ." — Windows trims these to ".."
+            raise UnsafePathError(f"'..' not allowed in a vault path: {raw}")
+    if parts[0].lower() == ".obsidian":
+        raise UnsafePathError(f"vaultcrm never writes into .obsidian/: {raw}")
+    base = Path(root).resolve()
+    target = (base / Path(*parts)).resolve()
+    if target == base or not target.is_relative_to(base):
+        raise UnsafePathError(f"{raw} leads outside the vault {base}")
+    return target
+
+
+# Characters Windows, Obsidian links or sync tools refuse in a file name.
+_FORBIDDEN = re.compile(r'[\\/:*?"<>|#^\[\]]')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
+    f"{dev}{n}" for dev in ("COM", "LPT") for n in [*"123456789", "¹", "²", "³"]
+}
+# Controls, bidi overrides, lone surrogates, private-use and unassigned code points.
+_DROP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def _is_reserved(name: str) -> bool:
+    return name.split(".", 1)[0].strip(" ").upper() in _RESERVED
+
+
+def _clip_bytes(text: str, limit: int) -> str:
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+def sanitize_filename(name: str, *, max_bytes: int = 180, fallback: str = "未命名") -> str:
+    """A file name (without folder) that every platform and Obsidian accept, made from `name`.
+
+    `max_bytes` stays well under 255 so that `.md` and our dot temp-file names around it still fit.
+    """
+    max_bytes = max(max_bytes, 16)
+    text = unicodedata.normalize("NFC", str(name))
+    text = "".join(" " if ch in "\t\n\r" else ch for ch in text
+                   if unicodedata.category(ch) not in _DROP_CATEGORIES or ch in "\t\n\r")
+    text = _FORBIDDEN.sub(" ", text)
+    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"\.{2,}", ".", text)
+    text = _clip_bytes(text.strip(" ."), max_bytes).strip(" .")
+    if _is_reserved(text):
+        stem, dot, rest = text.partition(".")
+        text = _clip_bytes(f"{stem}_{dot}{rest}", max_bytes).strip(" .")
+    return text or fallback
