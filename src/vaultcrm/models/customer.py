@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Annotated, ClassVar, Optional
 
-from .fields import Date, Flag, Phone, Record, Section, StrengthField, Text, TextList, ref
+from .fields import Date, EmptyAsList, Flag, Money, Phone, Record, Section, StrengthField, Text, TextList, ref
 
 
 class HealthFile(Section):
@@ -23,6 +23,19 @@ class Consent(Section):
     health_data: Flag = ref("健康数据")
     marketing: Flag = ref("营销")
     date: Date = ref("同意日期")
+
+
+class Package(Section):
+    """A prepaid package (套餐): a number of sessions or a stored value, valid from start to end."""
+
+    name: Text = ref("名称")
+    service: Text = ref("服务项目")  # empty: any service
+    sessions_total: Optional[int] = ref("总次数")
+    sessions_left: Optional[int] = ref("剩余次数")
+    value_total: Money = ref("总金额")
+    value_left: Money = ref("余额")
+    start: Date = ref("开始日期")
+    end: Date = ref("结束日期")
 
 
 class Customer(Record):
@@ -43,6 +56,8 @@ class Customer(Record):
     tags: TextList = ref("标签", list)
     referrer: Text = ref("推荐人")
     consent: Consent = ref("授权同意", Consent)
+    points: Optional[int] = ref("积分")
+    packages: Annotated[list[Package], EmptyAsList] = ref("套餐", list)
 
     @property
     def link(self) -> str:

@@ -58,6 +58,13 @@ def parse_time_range(value: object) -> str | None:
 TimeRange = Annotated[Optional[str], _wrap(parse_time_range)]
 
 
+def _none_is_empty_list(value):
+    return [] if value is None or value == "" else value
+
+
+EmptyAsList = BeforeValidator(_none_is_empty_list)
+
+
 def ref(alias: str, default=None, **kw):
     """A field known in the note by its Chinese key."""
     if isinstance(default, type):
