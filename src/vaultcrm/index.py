@@ -8,11 +8,58 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Generic, TypeVar
 
-from .models import Appointment, Customer, FollowUp, Record, ServiceRecord
+from .models import TYPE_BY_KIND, Appointment, Customer, FollowUp, Record, ServiceRecord
+from .models.fields import rebuild
+
+R = TypeVar("R", bound=Record)
+
+
+class RecordTable(Mapping[str, R], Generic[R]):
+    """ID → record. A record from the parse cache stays plain data until it is first looked at.
+
+    A warm start of a 100,000-note vault must not build 100,000 models when a command needs a few
+    hundred; `on_date` answers from the plain data without building any.
+    """
+
+    def __init__(self, model: type[R]):
+        self.model = model
+        self._items: dict[str, R | dict] = {}
+
+    def _add(self, record_id: str, item: R | dict) -> R | dict | None:
+        """Store unless the ID is taken; returns the item already there, if any."""
+        first = self._items.setdefault(record_id, item)
+        return None if first is item else first
+
+    def __getitem__(self, record_id: str) -> R:
+        item = self._items[record_id]
+        if type(item) is dict:
+            item = self._items[record_id] = rebuild(self.model, item)
+        return item
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._items
+
+    def dates(self, section: str, key: str) -> dict[dt.date, list[str]]:
+        """IDs by the date at `section.key` (field names), read without building models."""
+        table: dict[dt.date, list[str]] = defaultdict(list)
+        for record_id, item in self._items.items():
+            part = item[section] if type(item) is dict else getattr(item, section)
+            day = part[key] if type(part) is dict else getattr(part, key)
+            if day is not None:
+                table[day].append(record_id)
+        return table
 
 
 @dataclass
@@ -32,20 +79,31 @@ def _sort_key_appointment(a: Appointment):
 
 
 class VaultIndex:
-    def __init__(self, root: Path, records: list[Record]):
+    """`records` are models; `cached` are (kind, data) pairs of model dumps (with `path`) from the cache."""
+
+    def __init__(self, root: Path, records: Iterable[Record] = (), cached: Iterable[tuple[str, dict]] = ()):
         self.root = root
-        self.records = records
-        self.appointments: dict[str, Appointment] = {}
-        self.services: dict[str, ServiceRecord] = {}
-        self.followups: dict[str, FollowUp] = {}
-        self.customers: dict[str, Customer] = {}
+        self.appointments: RecordTable[Appointment] = RecordTable(Appointment)
+        self.services: RecordTable[ServiceRecord] = RecordTable(ServiceRecord)
+        self.followups: RecordTable[FollowUp] = RecordTable(FollowUp)
+        self.customers: RecordTable[Customer] = RecordTable(Customer)
         self.duplicates: dict[str, list[Record]] = {}
         tables = {"APP": self.appointments, "SRV": self.services, "FLW": self.followups, "CUS": self.customers}
-        for record in sorted(records, key=lambda r: r.path):
-            table = tables[record.kind]
-            first = table.setdefault(record.record_id, record)
-            if first is not record:
-                self.duplicates.setdefault(record.record_id, [first]).append(record)
+        items = [(r.path, r.kind, r.record_id, r) for r in records]
+        items.extend((data["path"], kind, data["id"], data) for kind, data in cached)
+        items.sort(key=lambda item: item[0])
+        for path, kind, record_id, item in items:
+            first = tables[kind]._add(record_id, item)
+            if first is not None:
+                model = TYPE_BY_KIND[kind]
+                as_record = [x if isinstance(x, Record) else rebuild(model, x) for x in (first, item)]
+                self.duplicates.setdefault(record_id, [as_record[0]]).append(as_record[1])
+
+    @property
+    def records(self) -> list[Record]:
+        """Every record (building all models: for whole-vault work such as `check`)."""
+        return [*self.appointments.values(), *self.services.values(), *self.followups.values(),
+                *self.customers.values()]
 
     # -- lookups -----------------------------------------------------------------------------------
     def get(self, record_id: str) -> Record | None:
@@ -121,5 +179,29 @@ class VaultIndex:
     def services_sorted(self) -> list[ServiceRecord]:
         return sorted(self.services.values(), key=_sort_key_service)
 
+    @cached_property
+    def _appointment_dates(self) -> dict[dt.date, list[str]]:
+        return self.appointments.dates("info", "date")
+
+    @cached_property
+    def _service_dates(self) -> dict[dt.date, list[str]]:
+        return self.services.dates("basics", "date")
+
     def appointments_on(self, day: dt.date) -> list[Appointment]:
-        return sorted((a for a in self.appointments.values() if a.info.date == day), key=_sort_key_appointment)
+        """Appointments dated `day` (by 预约日期), in time order; builds only those models."""
+        ids = self._appointment_dates.get(day, [])
+        return sorted((self.appointments[i] for i in ids), key=_sort_key_appointment)
+
+    def services_on(self, day: dt.date) -> list[ServiceRecord]:
+        """Service records dated `day` (by 服务日期), in time order."""
+        ids = self._service_dates.get(day, [])
+        return sorted((self.services[i] for i in ids), key=_sort_key_service)
+
+    def appointments_between(self, first: dt.date, last: dt.date) -> list[Appointment]:
+        """Appointments dated first..last inclusive."""
+        return [a for day in sorted(d for d in self._appointment_dates if first <= d <= last)
+                for a in self.appointments_on(day)]
+
+    def services_between(self, first: dt.date, last: dt.date) -> list[ServiceRecord]:
+        return [s for day in sorted(d for d in self._service_dates if first <= d <= last)
+                for s in self.services_on(day)]

@@ -123,7 +123,7 @@ def parse_money(value: object) -> Decimal | None:
     if isinstance(value, bool):
         raise ValueError(f"无法识别的金额「{value}」")
     if isinstance(value, (int, float, Decimal)):
-        return Decimal(str(value)).normalize() if value else Decimal(0)
+        return _tidy(Decimal(str(value)))
     m = _MONEY_RE.match(_text(value).replace(",", ""))
     if not m:
         raise ValueError(f"无法识别的金额「{value}」，应写作 ¥198")
@@ -131,7 +131,16 @@ def parse_money(value: object) -> Decimal | None:
         amount = Decimal(m[1])
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
         raise ValueError(f"无法识别的金额「{value}」") from None
-    return amount.quantize(Decimal(1)) if amount == amount.to_integral() else amount.normalize()
+    return _tidy(amount)
+
+
+def _tidy(amount: Decimal) -> Decimal:
+    """198.00 → 198 and 19.50 → 19.5, never in exponent form."""
+    if not amount.is_finite():
+        raise ValueError(f"无法识别的金额「{amount}」")
+    if amount == amount.to_integral():
+        return amount.quantize(Decimal(1))
+    return Decimal(format(amount.normalize(), "f"))
 
 
 _MINUTES_RE = re.compile(
@@ -160,7 +169,7 @@ def parse_minutes(value: object) -> int | None:
 def format_money(amount: Decimal | int | None) -> str:
     if amount is None:
         return "¥"
-    return f"¥{amount}"
+    return f"¥{Decimal(amount):f}"
 
 
 def format_minutes(minutes: int | None) -> str:

@@ -14,6 +14,9 @@ import typer
 from .base import app, console_err
 from . import check as _check  # noqa: F401  (registers commands)
 from . import init as _init  # noqa: F401
+from . import stats as _stats  # noqa: F401
+from . import booking as _booking  # noqa: F401
+from . import customer as _customer  # noqa: F401
 
 
 def main() -> None:

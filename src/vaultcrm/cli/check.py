@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..checks import run_checks
 from ..diagnostics import Severity
 from .base import app, console, open_vault
 from .options import OutputFormat, parse_format
@@ -19,7 +20,8 @@ def check(
     """检查库中所有笔记：语法、取值、重复编号。有错误时退出码为 1。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON})
     vault = open_vault()
-    diags = vault.diagnostics
+    diags = sorted([*vault.diagnostics, *run_checks(vault.index, vault.settings)],
+                   key=lambda d: (d.path, d.line, d.message))
     errors = sum(d.severity is Severity.ERROR for d in diags)
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps([d.to_json() for d in diags], ensure_ascii=False))

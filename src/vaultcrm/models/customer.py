@@ -38,6 +38,14 @@ class Package(Section):
     end: Date = ref("结束日期")
 
 
+class PointsEntry(Section):
+    """A line of 积分记录: a redemption (negative) or a manual adjustment (positive), on a date."""
+
+    date: Date = ref("日期")
+    points: Optional[int] = ref("积分")
+    note: Text = ref("说明")
+
+
 class Customer(Record):
     kind: ClassVar[str] = "CUS"
     id_key: ClassVar[str] = "客户编号"
@@ -58,6 +66,7 @@ class Customer(Record):
     consent: Consent = ref("授权同意", Consent)
     points: Optional[int] = ref("积分")
     packages: Annotated[list[Package], EmptyAsList] = ref("套餐", list)
+    points_log: Annotated[list[PointsEntry], EmptyAsList] = ref("积分记录", list)  # vaultcrm's own
 
     @property
     def link(self) -> str:

@@ -99,6 +99,25 @@ def _as_yaml(value: object) -> str:
     return "\n".join(_block_lines(value, 0, 2, 2)) if _is_coll(value) and value else _inline(value)
 
 
+def _reread(value: object) -> object:
+    """What the readers will get back for `value` once we have written it."""
+    try:
+        return yaml.load(_as_yaml(value), Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        raise EditVerificationError(f"{value!r} cannot be written as YAML that reads back: {exc}") from None
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal and of the same types throughout (1, 1.0 and True are not the same value to write)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
 def _ruamel() -> YAML:
     rt = YAML(typ="rt")
     rt.preserve_quotes = True
@@ -202,6 +221,8 @@ class _Doc:
         self._splice(pos, pos, block)
 
     def apply(self, path: KeyPath, op: str, payload: object) -> None:
+        if op == "set" and self._holds(path, payload):
+            return None  # already so: keep the text as the user wrote it (quotes, spacing)
         node = self._compose()
         if node is None:
             return self._insert_lines(len(self.text), self._new_key_lines(path, op, payload, 0))
@@ -226,6 +247,17 @@ class _Doc:
             node = vnode
         return None
 
+    def _holds(self, path: KeyPath, value: object) -> bool:
+        try:
+            current = yaml.load(self.text, Loader=yaml.CSafeLoader)
+        except yaml.YAMLError as exc:  # only an earlier splice of this edit can have caused it
+            raise EditVerificationError(f"edited frontmatter does not parse: {exc}") from None
+        for key in path:
+            if not isinstance(current, dict) or key not in current:
+                return False
+            current = current[key]
+        return _same(current, _reread(value))
+
     @staticmethod
     def _final(op: str, payload: object) -> object:
         return list(payload) if op == "append" else payload
@@ -248,20 +280,24 @@ class _Doc:
     def _set_value(self, knode, vnode, value: object) -> None:
         colon = self._after_colon(knode)
         end = self._content_end(vnode)
+        empty = _is_null(vnode) and vnode.start_mark.index == colon  # `key:` with nothing after it
+        same_line = empty or vnode.start_mark.line == knode.start_mark.line
+        # An old value below `key:` goes, but what followed `key:` on its own line (a comment) stays.
+        tail = "" if same_line else self.text[colon: self._eol(colon)].rstrip("\r\n")
         if _is_coll(value) and value:
-            # `key:` keeps its line (and any trailing comment); the block goes on the lines after it.
+            # The block goes on the lines after the key line (and after the rest of the old value's
+            # last line, e.g. its trailing comment).
             indent = knode.start_mark.column + (self.mi if isinstance(value, Mapping) else self.so)
             eol = self._eol(end)
-            rest = self.text[end:eol] if eol > end else ""
+            rest = self.text[end:eol]
             rest = rest if rest.endswith("\n") else rest + self.nl
             block = "".join(line + self.nl for line in _block_lines(value, indent, self.mi, self.so))
-            return self._splice(colon, eol, rest + block)
+            return self._splice(colon, eol, tail + rest + block)
         text = _inline(value)
-        if _is_null(vnode) and vnode.start_mark.index == colon:  # `key:` with nothing after it
-            return self._splice(colon, colon, " " + text if text else "")
-        if text and vnode.start_mark.line == knode.start_mark.line:  # keep the spacing after `:`
-            return self._splice(vnode.start_mark.index, end, text)
-        return self._splice(colon, end, " " + text if text else "")
+        eaten = self.nl if end > colon and self.text[end - 1] == "\n" else ""  # `|+` ends past its newline
+        if text and same_line and not empty:  # keep the spacing after `:`
+            return self._splice(vnode.start_mark.index, end, text + eaten)
+        return self._splice(colon, end, (" " + text if text else "") + tail + eaten)
 
     def _flow(self, node, rel: KeyPath, op: str, payload: object) -> None:
         """Edit a flow collection as a fragment with ruamel, which keeps its items' quoting."""
@@ -270,14 +306,14 @@ class _Doc:
         data = rt.load(self.text[start:end])
         data.fa.set_flow_style()  # ruamel forgets the style of an empty `[]` / `{}`
         target = data
-        for key in rel[:-1] if rel else ():
+        for i, key in enumerate(rel):
             if not isinstance(target, dict):
-                raise EditError(f"{key} cannot be set inside a non-mapping")
+                raise EditError(f"{'.'.join(rel[:i])} is not a mapping, cannot set {'.'.join(rel)}")
+            if i == len(rel) - 1:
+                break
             if target.get(key) is None:
                 target[key] = CommentedMap()
             target = target[key]
-        if rel and not isinstance(target, dict):
-            raise EditError(f"{rel[-1]} cannot be set inside a non-mapping")
         if op == "set":
             target[rel[-1]] = _to_ruamel(payload)
         else:
@@ -305,9 +341,8 @@ def _verify(before: dict, new_fm: str, changes: Mapping, append: Mapping) -> Non
     except yaml.YAMLError as exc:
         raise EditVerificationError(f"edited frontmatter does not parse: {exc}") from None
     expected = copy.deepcopy(before)
-    reread = lambda v: yaml.load(_as_yaml(v), Loader=yaml.CSafeLoader)  # noqa: E731
-    steps = [(p, False, reread(v)) for p, v in changes.items()]
-    steps += [(p, True, [reread(x) for x in items]) for p, items in append.items() if items]
+    steps = [(p, False, _reread(v)) for p, v in changes.items()]
+    steps += [(p, True, [_reread(x) for x in items]) for p, items in append.items() if items]
     for path, extend, value in steps:
         parent = expected
         for key in path[:-1]:
@@ -317,7 +352,8 @@ def _verify(before: dict, new_fm: str, changes: Mapping, append: Mapping) -> Non
             if not isinstance(parent, dict):
                 raise EditVerificationError(f"{'.'.join(path)}: a parent is not a mapping")
         parent[path[-1]] = (parent.get(path[-1]) or []) + value if extend else value
-    problems = _diff(expected, after if after is not None else {})
+    after = after if after is not None else {}
+    problems = [] if _same(expected, after) else _diff(expected, after) or ["value types differ"]
     if problems:
         raise EditVerificationError("edit changed more or less than asked: " + "; ".join(problems[:5]))
 

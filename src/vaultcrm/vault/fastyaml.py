@@ -30,12 +30,8 @@ class Unsupported(Exception):
 # fast path only takes the `-x` form (negative numbers) in values, and none of them in keys.
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 # Anything libyaml would reject or treat specially: tabs, CR, NEL/LS/PS line breaks, BOM,
-# non-printable characters, surrogates; and document markers at the start of a line.
-_REJECT = re.compile(
-    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-    r"|^(?:---|\.\.\.)",
-    re.M,
-)
+# non-printable characters, surrogates. (Document markers are checked apart.)
+_REJECT = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _MAX_KEY = 250  # libyaml forgets a simple key after 1024 characters; stay well below
 _STR = "tag:yaml.org,2002:str"
 _RESOLVER = Resolver()
@@ -45,7 +41,8 @@ _BUILD = {
     tag: SafeConstructor.yaml_constructors[tag]
     for tag in ("tag:yaml.org,2002:" + name for name in ("null", "bool", "int", "float", "timestamp"))
 }
-_CACHE: dict[str, object] = {}
+_CACHE: dict[str, object] = {}  # plain scalar -> value, for scalars that need resolving
+_KEYS: set[str] = set()  # keys known to be valid plain str keys
 _MISS = object()
 
 
@@ -108,9 +105,11 @@ def _plain(s: str) -> tuple[object, str, bool]:
 
 def parse(text: str) -> object:
     """Parse a frontmatter exactly as CSafeLoader would; raise Unsupported outside the subset."""
+    if type(text) is not str:
+        raise Unsupported("not a str")
     if "\r" in text:
         text = text.replace("\r\n", "\n")  # a lone CR is caught by _REJECT
-    if _REJECT.search(text):
+    if _REJECT.search(text) or text.startswith(("---", "...")) or "\n---" in text or "\n..." in text:
         raise Unsupported("character or document marker")
     # The document is the value of the key "" of a virtual mapping at indent -1.
     top: dict | list = {"": None}
@@ -150,10 +149,10 @@ def parse(text: str) -> object:
                 s = "".join(cont_parts)
                 cont_obj[cont_key] = _resolve(s) if s[0] in _FIRST else s
             cont_obj = cont_parts = None
-        if t[0] == "#":
+        c = t[0]
+        if c == "#":
             continue
-        blanks = 0
-        item = t[0] == "-" and (len(t) == 1 or t[1] == " ")
+        item = c == "-" and (len(t) == 1 or t[1] == " ")
         if pending is not None:
             if ind > top_ind or (item and ind == top_ind):
                 if item:
@@ -161,42 +160,40 @@ def parse(text: str) -> object:
                 elif ": " in t or t[-1] == ":":
                     new = {}
                 else:  # a plain scalar on the lines after `key:`
-                    value, cont_text, more = _plain(t)
-                    top[pending] = value
+                    top[pending], cont_text, more = _plain(t)
                     if more:
-                        cont_obj, cont_key, cont_ind = top, pending, top_ind
+                        cont_obj, cont_key, cont_ind, blanks = top, pending, top_ind, 0
                     pending = None
                     continue
                 top[pending] = new
                 stack.append((top_ind, top, top_seq))
                 top, top_ind, top_seq = new, ind, item
-                pending = None
-            else:
-                pending = None
-        while ind < top_ind:
-            if len(stack) == 1:
-                raise Unsupported("dedent below the document")
-            top_ind, top, top_seq = stack.pop()
+            pending = None
         if ind != top_ind:
-            raise Unsupported("indentation")
-        if top_seq and not item:  # an indentless sequence ends where its mapping goes on
-            if stack[-1][0] != ind:
+            while ind < top_ind:
+                if len(stack) == 1:
+                    raise Unsupported("dedent below the document")
+                top_ind, top, top_seq = stack.pop()
+            if ind != top_ind:
+                raise Unsupported("indentation")
+        if top_seq:
+            if item:
+                rest = t[2:].lstrip(" ")
+                if not rest or rest[0] == "#":
+                    top.append(None)
+                elif rest[0] == "'" or rest[0] == '"':
+                    top.append(_quoted(rest))
+                else:
+                    value, cont_text, more = _plain(rest)
+                    top.append(value)
+                    if more:
+                        cont_obj, cont_key, cont_ind, blanks = top, len(top) - 1, top_ind, 0
+                continue
+            if stack[-1][0] != ind:  # only an indentless sequence ends where its mapping goes on
                 raise Unsupported("sequence")
             top_ind, top, top_seq = stack.pop()
-        if item:
-            if not top_seq:
-                raise Unsupported("sequence")
-            rest = t[2:].lstrip(" ")
-            if not rest or rest[0] == "#":
-                top.append(None)
-            elif rest[0] == "'" or rest[0] == '"':
-                top.append(_quoted(rest))
-            else:
-                value, cont_text, more = _plain(rest)
-                top.append(value)
-                if more:
-                    cont_obj, cont_key, cont_ind = top, len(top) - 1, top_ind
-            continue
+        elif item:
+            raise Unsupported("sequence")
         # key: value
         sep = t.find(": ")
         if sep < 0:
@@ -207,24 +204,45 @@ def parse(text: str) -> object:
         else:
             key = t[:sep]
             rest = t[sep + 2 :].lstrip(" ")
-        if (
-            not key
-            or key[0] in _INDICATORS
-            or key[-1] in " :"
-            or " #" in key
-            or len(key) > _MAX_KEY
-            or (key[0] in _FIRST and type(_resolve(key)) is not str)
-        ):
-            raise Unsupported(key)
-        if not rest or rest[0] == "#":
+        if key not in _KEYS:
+            if (
+                not key
+                or key[0] in _INDICATORS
+                or key[-1] in " :"
+                or " #" in key
+                or len(key) > _MAX_KEY
+                or (key[0] in _FIRST and type(_resolve(key)) is not str)
+            ):
+                raise Unsupported(key)
+            if len(_KEYS) > 5000:
+                _KEYS.clear()
+            _KEYS.add(key)
+        if not rest:
             top[key] = None
             pending = key
-        elif rest[0] == "'" or rest[0] == '"':
-            top[key] = _quoted(rest)
-        else:
-            top[key], cont_text, more = _plain(rest)
-            if more:
-                cont_obj, cont_key, cont_ind = top, key, top_ind
+            continue
+        c = rest[0]
+        if c in _INDICATORS:
+            if c == "#":
+                top[key] = None
+                pending = key
+                continue
+            if c == "'" or c == '"':
+                top[key] = _quoted(rest)
+                continue
+            if c != "-" or len(rest) == 1 or rest[1] == " ":
+                raise Unsupported(rest)
+        # a plain scalar (inline copy of _plain)
+        cut = rest.find(" #")
+        if cut >= 0:
+            rest = rest[:cut].rstrip(" ")
+        elif rest[-1] == " ":
+            rest = rest.rstrip(" ")
+        if ": " in rest or rest[-1] == ":":
+            raise Unsupported(rest)
+        top[key] = _resolve(rest) if c in _FIRST else rest
+        if cut < 0:
+            cont_obj, cont_key, cont_ind, cont_text, blanks = top, key, top_ind, rest, 0
     if cont_parts is not None:
         s = "".join(cont_parts)
         cont_obj[cont_key] = _resolve(s) if s[0] in _FIRST else s

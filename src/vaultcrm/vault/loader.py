@@ -1,4 +1,7 @@
-"""`load_vault(root)`: scan → cache lookup → read and parse what changed → models → index → checks.
+"""`load_vault(root)`: scan → cache lookup → read and parse what changed → models → index.
+
+Cross-record checks (duplicate IDs, dangling references) need every model built, so they are run by
+`check`, not on every load (`checks.run_checks`).
 
 A cold start on a large vault parses in worker processes (the second core); a warm start only stats
 files and reads the cache. The garbage collector is paused while hundreds of thousands of small
@@ -18,7 +21,7 @@ from pathlib import Path
 from ..config import Settings, load_settings
 from ..diagnostics import Diagnostic
 from ..index import VaultIndex
-from ..models import TYPE_BY_KIND, Record
+from ..models import Record
 from .cache import Cache, fingerprint
 from .reader import ParsedNote, read_note
 from .scan import scan
@@ -100,6 +103,7 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         if use_cache:
             cache.load()
         records: list[Record] = []
+        cached: list[tuple[str, dict]] = []
         diagnostics: list[Diagnostic] = []
         stale: list[str] = []
         for path, (mtime_ns, size) in files.items():
@@ -109,8 +113,10 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
                 continue
             kind, data, diags = entry[2], entry[3], entry[4]
             if data is not None:
-                records.append(TYPE_BY_KIND[kind].model_validate(dict(data, path=path)))
-            diagnostics.extend(diags)
+                data["path"] = path
+                cached.append((kind, data))
+            if diags:
+                diagnostics.extend(diags)
         stats.cached = len(files) - len(stale)
         stats.parsed = len(stale)
         n_workers = _workers(workers)
@@ -120,7 +126,7 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
             parsed = _parse_parallel(root, stale, n_workers, progress, stats.cached, len(files))
             for note in parsed:
                 if note.data is not None:
-                    records.append(TYPE_BY_KIND[note.kind].model_validate(dict(note.data, path=note.path)))
+                    cached.append((note.kind, dict(note.data, path=note.path)))
         else:
             parsed = []
             for i, path in enumerate(stale, 1):
@@ -137,13 +143,11 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         if use_cache:
             cache.retain(files.keys())
             cache.save()
-        index = VaultIndex(root, records)
+        index = VaultIndex(root, records, cached)
     finally:
         if gc_was_enabled:
+            gc.freeze()  # what was loaded lives as long as the command: keep it out of later collections
             gc.enable()
-    from ..checks import run_checks  # cross-record checks run over the finished index
-
-    diagnostics.extend(run_checks(index, settings))
     diagnostics.sort(key=lambda d: (d.path, d.line, d.message))
     stats.seconds = time.perf_counter() - started
     if progress:

@@ -15,7 +15,7 @@ from ..errors import ConcurrentChangeError, VaultCRMError
 from ..models import Customer, Record
 from ..render import render
 from . import ids
-from .edit import EditVerificationError, edit_frontmatter
+from .edit import EditError, edit_frontmatter
 from .reader import parse_note
 from .writer import ConcurrentEditError, read_stamped, sanitize_filename, write_atomic
 
@@ -81,7 +81,7 @@ def update_record(root: Path, record: Record, changes: dict[tuple, object], *,
         new_text = edit_frontmatter(text, changes, append=append or {})
     except UnicodeDecodeError:
         raise VaultCRMError(f"{record.path}: 文件不是 UTF-8 编码，无法修改") from None
-    except EditVerificationError as exc:
+    except EditError as exc:
         raise VaultCRMError(f"{record.path}: 无法安全地修改该笔记（{exc}），未写入") from None
     try:
         return write_atomic(path, new_text.encode("utf-8"), expect=stamp)

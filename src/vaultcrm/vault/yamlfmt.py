@@ -9,7 +9,6 @@ double-quoted, as Obsidian writes them.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from decimal import Decimal
 from enum import Enum
@@ -31,7 +30,8 @@ _YAML12_SPECIAL = re.compile(
 
 def plain_is_safe(text: str) -> bool:
     """True when `text` can be written unquoted and read back as the same string by both YAMLs."""
-    if not text or text != text.strip() or text[0] in _UNSAFE_START or _UNSAFE_ANYWHERE.search(text):
+    if not text or not text.isprintable() or text != text.strip() or text[0] in _UNSAFE_START \
+            or _UNSAFE_ANYWHERE.search(text):
         return False
     if text.startswith("[[") or text.endswith(":"):
         return False
@@ -44,8 +44,22 @@ def single_quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+
+
 def double_quoted(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    """A YAML double-quoted scalar; every character YAML may not hold raw is escaped."""
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return '"' + "".join(out) + '"'
+
 
 
 def format_time(value: dt.time) -> str:

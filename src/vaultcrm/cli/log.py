@@ -1,0 +1,158 @@
+"""`vaultcrm log [APP-ID]`: record a service, complete its appointment, plan the follow-ups.
+
+Options are parsed here (a bad value is a usage error, exit 2); the work is done by
+`vaultcrm.service_records.log_service`. On a terminal a walk-in's missing customer or service is
+asked for, and so is the customer's verdict; in scripts nothing is asked.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from ..models import ServiceRecord
+from ..service_records import LogResult, ServiceNotes, ServiceRequest, log_service
+from ..values import Satisfaction, parse_date, parse_minutes, parse_money, parse_phone, parse_stars, parse_time
+from .base import app, console, vault_root, warn_diagnostics
+from .booking import _at, _interactive, _json_value, _load, _parse, _require
+from .follow import followup_rows, problem_panel
+from .options import OutputFormat, UsageError, parse_format
+
+Opt = Optional[str]
+
+
+def _text(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def _ask_optional(value: str | None, label: str, option: str, parser=str.strip):
+    """A field worth asking for on a terminal, which may be skipped with Enter."""
+    if value is not None or not _interactive():
+        return _parse(value, parser, option)
+    answer = typer.prompt(f"{label}（回车跳过）", default="", show_default=False)
+    return _parse(answer, parser, option)
+
+
+@app.command()
+def log(
+    appointment_id: Annotated[Opt, typer.Argument(metavar="[APP-ID]", help="预约编号；不给则记录无预约的到店服务")] = None,
+    customer: Annotated[Opt, typer.Option("--customer", "-c", help="到店客户：姓名、客户编号或电话")] = None,
+    phone: Annotated[Opt, typer.Option("--phone", help="联系电话（新客户建档；同名时区分）")] = None,
+    service: Annotated[Opt, typer.Option("--service", "-s", help="服务项目")] = None,
+    technician: Annotated[Opt, typer.Option("--technician", help="服务技师")] = None,
+    date: Annotated[Opt, typer.Option("--date", "-d", help="服务日期 YYYY-MM-DD（默认：预约日期或今天）")] = None,
+    time: Annotated[Opt, typer.Option("--time", "-t", help="开始时间 HH:MM（默认：预约时间，或刚结束的服务推算）")] = None,
+    duration: Annotated[Opt, typer.Option("--duration", help="服务时长（分钟）")] = None,
+    fee: Annotated[Opt, typer.Option("--fee", help="服务费用，如 198（默认：预计费用或价目表）")] = None,
+    room: Annotated[Opt, typer.Option("--room", help="服务地点（房间）")] = None,
+    condition: Annotated[Opt, typer.Option("--condition", help="服务前评估.客户状态")] = None,
+    health: Annotated[Opt, typer.Option("--health", help="服务前评估.健康关注")] = None,
+    before_notes: Annotated[Opt, typer.Option("--before-notes", help="服务前评估.注意事项")] = None,
+    work: Annotated[Opt, typer.Option("--work", help="服务过程.主要操作")] = None,
+    reaction: Annotated[Opt, typer.Option("--reaction", help="服务过程.客户反应")] = None,
+    adjust: Annotated[Opt, typer.Option("--adjust", help="服务过程.调整内容")] = None,
+    effect_now: Annotated[Opt, typer.Option("--effect-now", help="服务后评估.即时效果")] = None,
+    feeling: Annotated[Opt, typer.Option("--feeling", help="服务后评估.客户感受")] = None,
+    after_notes: Annotated[Opt, typer.Option("--after-notes", help="服务后评估.注意事项")] = None,
+    effect: Annotated[Opt, typer.Option("--effect", help="客户反馈.效果评价")] = None,
+    satisfaction: Annotated[Opt, typer.Option("--satisfaction", help="满意度：非常满意 满意 一般 不满意")] = None,
+    stars: Annotated[Opt, typer.Option("--stars", help="星级评分 1-5")] = None,
+    suggestion: Annotated[Opt, typer.Option("--suggestion", help="客户反馈.建议意见")] = None,
+    next_visit: Annotated[Opt, typer.Option("--next", help="后续安排.下次预约")] = None,
+    advice: Annotated[Opt, typer.Option("--advice", help="后续安排.后续建议")] = None,
+    todo: Annotated[Opt, typer.Option("--todo", help="后续安排.跟进事项")] = None,
+    by: Annotated[Opt, typer.Option("--by", help="操作人（默认：配置中的操作人或系统用户）")] = None,
+    force: Annotated[bool, typer.Option("--force", help="为已完成、已取消、未到店或已有服务记录的预约再记一次")] = False,
+    format: Annotated[str, typer.Option("--format", "-f", help="text 或 json")] = "text",
+    at: Annotated[Opt, typer.Option("--at", help="当前时间 'YYYY-MM-DD HH:MM'（默认：现在）")] = None,
+) -> None:
+    """记录一次服务：写入服务记录（SRV），完成预约，安排回访，更新服务日志；打印新的服务编号。"""
+    fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON})
+    if appointment_id and (customer or phone):
+        raise UsageError("有预约编号时客户取自预约，不能再给 --customer/--phone")
+    if not appointment_id:
+        customer = _require(customer, "--customer", "客户（姓名、客户编号或电话）")
+        service = _require(service, "--service", "服务项目")
+    notes = ServiceNotes(
+        condition=_text(condition), health=_text(health), before_notes=_text(before_notes), work=_text(work),
+        reaction=_text(reaction), adjust=_text(adjust), effect_now=_text(effect_now), feeling=_text(feeling),
+        after_notes=_text(after_notes),
+        effect=_ask_optional(effect, "效果评价", "--effect"),
+        satisfaction=_ask_optional(satisfaction, "满意度（非常满意/满意/一般/不满意）", "--satisfaction",
+                                   Satisfaction.parse),
+        stars=_parse(stars, parse_stars, "--stars"), suggestion=_text(suggestion), next=_text(next_visit),
+        advice=_text(advice), todo=_text(todo),
+    )
+    req = ServiceRequest(
+        appointment_id=_text(appointment_id), customer=_text(customer), phone=_parse(phone, parse_phone, "--phone"),
+        service=_text(service), technician=_text(technician), room=_text(room),
+        date=_parse(date, parse_date, "--date"), time=_parse(time, parse_time, "--time"),
+        duration=_parse(duration, parse_minutes, "--duration"), fee=_parse(fee, parse_money, "--fee"),
+        notes=notes, by=_text(by), force=force,
+    )
+    result = log_service(vault_root(), req, now=_at(at), load=_load)
+    warn_diagnostics(result.diagnostics)
+    if fmt is OutputFormat.JSON:
+        console.print_json(json.dumps(result_json(result), ensure_ascii=False))
+        return
+    _print_result(result)
+
+
+def result_json(result: LogResult) -> dict:
+    """The SRV keyed as in its note, plus what the command did around it."""
+    data = _json_value(result.service.model_dump(by_alias=True))
+    data["路径"] = result.service.path
+    data["预约状态"] = result.status_change[1].value if result.status_change else None
+    data["新建客户"] = result.new_customer.id if result.new_customer else None
+    data["问题客户"] = result.problem
+    data["已安排跟进"] = followup_rows(result.followups, None)
+    data["服务日志已更新"] = result.dashboard_updated
+    return data
+
+
+def _summary(s: ServiceRecord) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    c = s.customer
+    grid.add_row("客户", escape(f"{c.customer_name or ''}（{c.customer_id or '无档案'}）"))
+    grid.add_row("时间", escape(f"{s.basics.date or ''} {s.basics.time or ''}".strip()))
+    duration = f" · {s.basics.duration}分钟" if s.basics.duration else ""
+    fee = f" · ¥{s.service.fee}" if s.service.fee is not None else ""
+    grid.add_row("项目", escape(f"{s.service.service or ''}{duration}{fee}"))
+    grid.add_row("技师", escape(s.service.technician or "未填"))
+    if s.basics.room:
+        grid.add_row("房间", escape(s.basics.room))
+    verdict = "，".join(str(x) for x in (s.feedback.effect, s.feedback.satisfaction,
+                                        s.feedback.stars and f"{s.feedback.stars}星") if x)
+    if verdict:
+        grid.add_row("反馈", escape(verdict))
+    grid.add_row("笔记", escape(s.path))
+    return Panel(grid, title=f"服务记录 {s.id}", title_align="left", expand=False)
+
+
+def _print_result(result: LogResult) -> None:
+    s = result.service
+    console.print(f"[green]已记录服务[/green] {s.id}")
+    console.print(_summary(s))
+    if result.new_customer:
+        console.print(f"已新建客户档案 {escape(result.new_customer.path)}")
+    if result.status_change:
+        old, new = result.status_change
+        console.print(f"预约 {result.appointment.id}：{old.value} → [green]{new.value}[/green]")
+    for f in result.followups:
+        console.print(f"已安排回访 {f.id} {f.basics.kind} {f.basics.due}")
+    if result.problem:
+        console.print(problem_panel(s, [f for f in result.followups if f.basics.service_id == s.id]))
+    if result.dashboard_updated:
+        console.print("服务日志已更新")
+    for warning in result.warnings:
+        console.print(f"[yellow]{escape(warning)}[/yellow]")
+
+
+__all__ = ["log", "result_json"]

@@ -1,0 +1,86 @@
+"""Calendar months and the ways a studio writes them, for statistics and reports.
+
+Monthly figures compare a month with the one before and with the same month a year earlier, and the
+trend chart walks back twelve months: month arithmetic is needed often enough to deserve a type, and
+January's previous month (December of the year before) is exactly the kind of edge it gets right.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from .values import parse_date
+
+_MONTH_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
+
+WEEKDAY_NAMES = {
+    **{f"周{c}": i for i, c in enumerate("一二三四五六日")},
+    **{f"星期{c}": i for i, c in enumerate("一二三四五六日")},
+    "周天": 6, "星期天": 6,
+    **{name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
+    **{name: i for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
+}
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def of(cls, day: dt.date) -> "Month":
+        return cls(day.year, day.month)
+
+    @classmethod
+    def parse(cls, text: str) -> "Month":
+        """`2026-02`, `2026-2`, `2026/02` or `2026年2月`; ValueError with a Chinese message otherwise."""
+        m = _MONTH_RE.match(str(text).strip())
+        if not m or not 1 <= int(m[2]) <= 12:
+            raise ValueError(f"无法识别的月份「{text}」，应写作 2026-02")
+        return cls(int(m[1]), int(m[2]))
+
+    def shift(self, months: int) -> "Month":
+        n = self.year * 12 + self.month - 1 + months
+        return Month(n // 12, n % 12 + 1)
+
+    def previous(self) -> "Month":
+        return self.shift(-1)
+
+    def year_ago(self) -> "Month":
+        return Month(self.year - 1, self.month)
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    def days(self) -> list[dt.date]:
+        first = self.first_day
+        return [first + dt.timedelta(days=i) for i in range(self.last_day.day)]
+
+    @property
+    def label(self) -> str:
+        """How a note titles the month: 2026年2月."""
+        return f"{self.year}年{self.month}月"
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def is_day_off(day: dt.date, days_off: list[str]) -> bool:
+    """A technician's 休息日 lists weekdays (`周一`, `星期日`, `monday`) or single dates (`2026-02-14`)."""
+    for entry in days_off:
+        if WEEKDAY_NAMES.get(entry.strip().lower()) == day.weekday():
+            return True
+        try:
+            if parse_date(entry) == day:
+                return True
+        except ValueError:
+            continue
+    return False
