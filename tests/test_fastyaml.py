@@ -267,7 +267,8 @@ def documents(draw, safe=False):
         for _ in range(draw(st.integers(1, 5))):
             extras(ind)
             head = sp(ind) + draw(key) + ":"
-            kind = draw(st.sampled_from(["scalar"] * 4 + ["empty", "map", "seq", "multi"] if depth < 3 else ["scalar", "empty"]))
+            kinds = ["scalar"] * 4 + ["empty", "map", "seq", "multi", "seqmap"] if depth < 3 else ["scalar", "empty"]
+            kind = draw(st.sampled_from(kinds))
             if kind == "scalar":
                 out.append(head + sp(draw(st.integers(1, 2))) + draw(scalar) + comment())
             elif kind == "empty":
@@ -286,6 +287,15 @@ def documents(draw, safe=False):
                     else:
                         item = draw(st.sampled_from(["-", "- # c", "-  " + draw(scalar)] + ["- " + draw(scalar)] * 4))
                         out.append(sp(seq_ind) + item + comment())
+            elif kind == "seqmap":  # a sequence of mappings: `- key: value` then keys under `key`
+                out.append(head + comment())
+                seq_ind = ind + draw(st.sampled_from([0, 0, 2, 1]))
+                for _ in range(draw(st.integers(1, 3))):
+                    col = seq_ind + draw(st.sampled_from([2, 2, 3, 4]))
+                    start = len(out)
+                    mapping(col, depth + 1)
+                    first = next(i for i in range(start, len(out)) if out[i].strip(" ")[:1] not in ("", "#"))
+                    out[first] = sp(seq_ind) + "-" + out[first][seq_ind + 1 :]
             else:  # multi-line plain scalar, first part on the key line or on the next one
                 out.append(head + (" " + draw(plain) if draw(st.booleans()) else ""))
                 for _ in range(draw(st.integers(1, 3))):

@@ -126,7 +126,7 @@ def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now
         customer = new_customer(req.customer, req.phone, req.channel)
     minutes = req.duration or settings.service_duration(service)
     placement = place(Slot(dt.datetime.combine(req.date, req.time), minutes, req.technician, req.room), service,
-                      index.appointments.values(), settings, preferred=customer.preferences.technician,
+                      index.appointments_on(req.date), settings, preferred=customer.preferences.technician,
                       force=req.force)
     briefing = brief(None if is_new else customer, None if is_new else index.history(customer.id), service,
                      settings, now.date())
@@ -203,7 +203,7 @@ def reschedule(root: Path, appointment_id: str, date: dt.date, time: dt.time, *,
         old_tech, old_room = appointment.service.technician, appointment.service.room
         old = Slot(appointment.start, minutes, old_tech, old_room) if appointment.start else None
         wanted = Slot(dt.datetime.combine(date, time), minutes, technician or old_tech, room or old_room)
-        placement = place(wanted, service, vault.index.appointments.values(), settings,
+        placement = place(wanted, service, vault.index.appointments_on(date), settings,
                           preferred=appointment.requests.preferred_technician, ignore_id=appointment.id, force=force)
         new = placement.slot
         changes: dict[tuple, object] = {}

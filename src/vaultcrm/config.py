@@ -221,7 +221,7 @@ class MembershipRules(Section):
 class Settings(Section):
     studio: str = ref("店名", "健康养生馆")
     timezone: str = ref("时区", "Asia/Shanghai")
-    business_hours: Hours = ref("营业时间", _default_hours)
+    business_hours: Hours = Field(default_factory=_default_hours, alias="营业时间")
     buffer_minutes: Minutes = ref("缓冲时间", 10)
     default_duration: Minutes = ref("默认时长", 60)
     no_show_limit: int = ref("爽约上限", 3)

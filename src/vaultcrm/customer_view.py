@@ -116,7 +116,7 @@ def view_json(view: CustomerView) -> dict:
                   "预约时间": a.info.time.strftime("%H:%M") if a.info.time else None,
                   "服务项目": a.service.service, "当前状态": a.status.value} for a in view.upcoming],
         "套餐": [package_json(p, usable) for p, usable in view.packages],
-        "会员等级": c.tier, "折扣": _money(view.discount), "可升等级": view.earned_tier,
+        "会员等级": view.tier, "折扣": _money(view.discount), "可升等级": view.earned_tier,
         "积分": view.points.balance, "积分价值": _money(view.points.value),
         "积分到期": ({"日期": _day(view.points.next_expiry[0]), "积分": view.points.next_expiry[1]}
                      if view.points.next_expiry else None),
@@ -124,14 +124,17 @@ def view_json(view: CustomerView) -> dict:
     }
 
 
+LIST_COLUMNS = ("客户编号", "客户姓名", "联系方式", "会员等级", "到店次数", "最近到店", "近12个月消费", "积分", "分群",
+                "标签")
+
+
 def list_row(view: CustomerView) -> dict:
-    """One line of `customer list` (JSON and CSV share it)."""
+    """One line of `customer list` (JSON and CSV share it), keyed by LIST_COLUMNS."""
     c = view.customer
-    return {"客户编号": c.id, "客户姓名": c.name, "联系方式": c.phone, "会员等级": c.tier,
-            "到店次数": view.stats.visits, "最近到店": _day(view.stats.last_visit),
-            "近12个月消费": _money(view.stats.spend_recent), "积分": view.points.balance,
-            "分群": [s.value for s in view.segments], "标签": c.tags}
+    values = (c.id, c.name, c.phone, view.tier, view.stats.visits, _day(view.stats.last_visit),
+              _money(view.stats.spend_recent), view.points.balance, [s.value for s in view.segments], c.tags)
+    return dict(zip(LIST_COLUMNS, values))
 
 
-__all__ = ["CustomerView", "RECENT_SERVICES", "customer_view", "list_row", "package_json", "service_json",
+__all__ = ["CustomerView", "LIST_COLUMNS", "RECENT_SERVICES", "customer_view", "list_row", "package_json", "service_json",
            "view_json"]

@@ -17,6 +17,7 @@ from . import init as _init  # noqa: F401
 from . import stats as _stats  # noqa: F401
 from . import booking as _booking  # noqa: F401
 from . import customer as _customer  # noqa: F401
+from . import log as _log  # noqa: F401  (also registers `follow`)
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Callable, Optional
 
-import click
 import typer
 from rich.markup import escape
 from rich.panel import Panel
@@ -62,9 +61,9 @@ def _require(value: str | None, option: str, label: str, parser: Callable = str.
         try:
             parsed = parser(text) if text.strip() else None
         except ValueError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise typer.BadParameter(str(exc)) from None
         if parsed is None:
-            raise click.UsageError(f"{label}不能为空")
+            raise typer.BadParameter(f"{label}不能为空")
         return parsed
 
     return typer.prompt(label, value_proc=check)

@@ -1,11 +1,255 @@
-"""`vaultcrm customer …`: the customer 360 view, list by segment or tier, profile edits, tags, points, packages."""
+"""`vaultcrm customer …`: the customer 360 view, lists by segment or tier, and the recomputed tags.
+
+Profile edits, points and packages are in `cli/membership.py`, registered on the same group.
+"""
 
 from __future__ import annotations
 
-import typer
+import csv
+import datetime as dt
+import io
+import json
+from typing import Annotated, Optional
 
-from .base import app
+import typer
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from ..customer_view import LIST_COLUMNS, CustomerView, customer_view, list_row, view_json
+from ..customers import resolve_customer
+from ..errors import NotFoundError
+from ..followups import due_of
+from ..index import VaultIndex
+from ..membership import describe_discount, describe_package
+from ..models import Customer
+from ..profiles import refresh_profiles
+from ..safety import service_memory
+from ..segments import Segment
+from ..values import format_money, parse_datetime
+from .base import app, console, open_vault, warn_diagnostics
+from .options import OutputFormat, UsageError, parse_format
 
 customer_app = typer.Typer(help="客户档案：查看、列表、修改、分群标签、积分与套餐。", no_args_is_help=True,
                            rich_markup_mode=None)
 app.add_typer(customer_app, name="customer")
+
+Opt = Optional[str]
+AtOption = Annotated[Opt, typer.Option("--at", help="按哪一天计算（YYYY-MM-DD，默认今天）")]
+TIER_ALIASES = {"normal": "普通", "regular": "普通", "silver": "银卡", "gold": "金卡", "diamond": "钻石"}
+
+
+def today_of(at: str | None, settings) -> dt.date:
+    if not at:
+        return settings.now().date()
+    try:
+        return parse_datetime(at).date()
+    except ValueError as exc:
+        raise UsageError(f"--at：{exc}") from None
+
+
+def find_customer(index: VaultIndex, query: str) -> Customer:
+    """By 客户编号, phone or name; an ambiguous name lists the candidates (exit 1)."""
+    found = resolve_customer(index, query)
+    if found is None:
+        raise NotFoundError(f"没有名为「{query}」的客户（可用客户编号、电话或姓名查找）")
+    return found
+
+
+def money(amount) -> str:
+    return "—" if amount is None else format_money(amount)
+
+
+def _join(items: list[str], empty: str = "—") -> str:
+    return "、".join(items) if items else empty
+
+
+# -- show -------------------------------------------------------------------------------------------
+@customer_app.command()
+def show(
+    query: Annotated[str, typer.Argument(help="客户编号、电话或姓名")],
+    format: Annotated[str, typer.Option("--format", "-f", help="text 或 json")] = "text",
+    at: AtOption = None,
+) -> None:
+    """客户 360：档案、过敏与禁忌、到店与消费、最近服务与服务记忆、待跟进、套餐、会员与积分、分群。"""
+    fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON})
+    vault = open_vault()
+    warn_diagnostics(vault.diagnostics)
+    customer = find_customer(vault.index, query)
+    view = customer_view(vault.index, customer, vault.settings, today_of(at, vault.settings))
+    if fmt is OutputFormat.JSON:
+        console.print_json(json.dumps(view_json(view), ensure_ascii=False))
+        return
+    _print_view(view)
+
+
+def _grid() -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    return grid
+
+
+def _print_view(view: CustomerView) -> None:
+    c = view.customer
+    who = " ".join(x for x in (c.id, c.name or "", c.phone or "", c.gender or "") if x)
+    console.print(f"[bold]{escape(who)}[/bold]", markup=True)
+    health = _grid()
+    health.add_row("过敏史", escape(_join(c.health.allergies, "未登记")))
+    health.add_row("禁忌事项", escape(_join(c.health.contraindications, "未登记")))
+    if c.health.concerns:
+        health.add_row("健康关注", escape(c.health.concerns))
+    alarm = bool(c.health.allergies or c.health.contraindications)
+    console.print(Panel(health, title="⚠ 健康警示" if alarm else "健康档案", title_align="left", expand=False,
+                        border_style="red" if alarm else "dim"))
+
+    s, p = view.stats, view.points
+    facts = _grid()
+    profile = [f"生日 {c.birthday}" if c.birthday else "", f"来源 {c.source}" if c.source else "",
+               f"推荐人 {c.referrer}" if c.referrer else ""]
+    if any(profile):
+        facts.add_row("档案", escape("，".join(x for x in profile if x)))
+    prefs = [f"偏好技师 {c.preferences.technician}" if c.preferences.technician else "",
+             f"力度 {c.preferences.strength.value}" if c.preferences.strength else ""]
+    if any(prefs):
+        facts.add_row("偏好", escape("，".join(x for x in prefs if x)))
+    span = f"（{s.first_visit} 至 {s.last_visit}）" if s.first_visit else ""
+    facts.add_row("到店", f"{s.visits} 次{span}，近期月均 {s.per_month:.1f} 次")
+    facts.add_row("消费", f"累计 {money(s.spend_total)}，近 12 个月 {money(s.spend_recent)}")
+    facts.add_row("未到店", f"近 12 个月 {view.no_shows} 次，累计 {view.no_shows_total} 次")
+    tier = f"{view.tier or '—'}（{describe_discount(view.discount)}）"
+    if view.earned_tier and view.earned_tier != view.tier:
+        tier += f"，按消费可升为 {view.earned_tier}（运行 vaultcrm customer tag 更新）"
+    facts.add_row("会员", escape(tier))
+    points = f"{p.balance} 分（可抵 {money(p.value)}）"
+    if p.next_expiry:
+        points += f"，{p.next_expiry[1]} 分将于 {p.next_expiry[0]} 到期"
+    facts.add_row("积分", points)
+    facts.add_row("分群", escape(_join([x.value for x in view.segments])))
+    facts.add_row("标签", escape(_join(c.tags)))
+    console.print(Panel(facts, title="概况", title_align="left", expand=False))
+
+    if view.recent:
+        table = Table(title="最近服务（服务记忆）", title_justify="left")
+        for name in ("日期", "服务项目", "技师", "费用", "满意度", "服务记忆"):
+            table.add_column(name)
+        for srv in view.recent:
+            memo = "\n".join(f"{label}：{text}" for label, text in service_memory(srv)) or "—"
+            table.add_row(str(srv.basics.date or "—"), escape(srv.service.service or "—"),
+                          escape(srv.service.technician or "—"), money(srv.service.fee),
+                          srv.feedback.satisfaction.value if srv.feedback.satisfaction else "—", escape(memo))
+        console.print(table)
+    if view.followups:
+        table = Table(title="待跟进", title_justify="left")
+        for name in ("跟进编号", "类型", "计划日期"):
+            table.add_column(name)
+        for f in view.followups:
+            table.add_row(f.id, escape(f.basics.kind or "—"), str(due_of(f) or "—"))
+        console.print(table)
+    if view.upcoming:
+        lines = [f"{a.id} {a.info.date} {a.info.time:%H:%M} {a.service.service or ''} {a.status.value}"
+                 if a.info.time else f"{a.id} {a.info.date} {a.service.service or ''}" for a in view.upcoming]
+        console.print("预约：" + escape("；".join(lines)))
+    if view.packages:
+        table = Table(title="套餐", title_justify="left")
+        for name in ("套餐", "服务项目", "有效期", "状态"):
+            table.add_column(name)
+        for package, usable in view.packages:
+            period = f"{package.start or '—'} 至 {package.end or '长期'}"
+            table.add_row(escape(describe_package(package)), escape(package.service or "不限"), period,
+                          "可用" if usable else "[dim]已用完或不在有效期[/dim]")
+        console.print(table)
+    for note in view.notes:
+        console.print(f"[yellow]提示：{escape(note)}[/yellow]")
+
+
+# -- list -------------------------------------------------------------------------------------------
+def parse_segment(value: str) -> Segment:
+    try:
+        return Segment.parse(value)
+    except ValueError as exc:
+        raise UsageError(f"--segment：{exc}（或 frequent、potential、churn-risk、new、high-value）") from None
+
+
+def parse_tier(value: str, settings) -> str:
+    name = value.strip()
+    name = name if name in settings.membership.tiers else TIER_ALIASES.get(name.lower(), name)
+    if name not in settings.membership.tiers:
+        raise UsageError(f"--tier：未知的会员等级「{value}」，可选：{'、'.join(settings.membership.tier_names())}")
+    return name
+
+
+@customer_app.command("list")
+def list_(
+    segment: Annotated[Opt, typer.Option("--segment", help="高频刚需客 潜力客户 流失预警 新客户 高价值客户")] = None,
+    tier: Annotated[Opt, typer.Option("--tier", help="会员等级，如 普通 银卡 金卡 钻石")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="text、json 或 csv")] = "text",
+    at: AtOption = None,
+) -> None:
+    """列出客户，可按分群或会员等级筛选。"""
+    fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.CSV})
+    wanted = parse_segment(segment) if segment else None
+    vault = open_vault()
+    warn_diagnostics(vault.diagnostics)
+    tier_name = parse_tier(tier, vault.settings) if tier else None
+    today = today_of(at, vault.settings)
+    views = [customer_view(vault.index, c, vault.settings, today, recent=0)
+             for c in sorted(vault.index.customers.values(), key=lambda c: c.id)]
+    views = [v for v in views if (wanted is None or wanted in v.segments) and (tier_name is None or v.tier == tier_name)]
+    rows = [list_row(v) for v in views]
+    if fmt is OutputFormat.JSON:
+        console.print_json(json.dumps(rows, ensure_ascii=False))
+    elif fmt is OutputFormat.CSV:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(LIST_COLUMNS)
+        for row in rows:
+            writer.writerow(["、".join(v) if isinstance(v, list) else ("" if v is None else v) for v in row.values()])
+        typer.echo(out.getvalue(), nl=False)
+    else:
+        _print_list(rows, wanted, tier_name)
+
+
+def _print_list(rows: list[dict], segment: Segment | None, tier: str | None) -> None:
+    what = "、".join(x for x in (segment.value if segment else "", tier or "") if x)
+    if not rows:
+        console.print(f"没有{what}客户" if what else "库中还没有客户档案")
+        return
+    table = Table(title=f"{what}客户 {len(rows)} 位" if what else f"客户 {len(rows)} 位", title_justify="left")
+    for name in LIST_COLUMNS:
+        table.add_column(name, justify="right" if name in ("到店次数", "近12个月消费", "积分") else "left")
+    for row in rows:
+        table.add_row(*(escape("、".join(v) if isinstance(v, list) else "—" if v is None else
+                               money(v) if k == "近12个月消费" else str(v)) for k, v in row.items()))
+    console.print(table)
+
+
+# -- tag --------------------------------------------------------------------------------------------
+def describe_changes(customer: Customer, changes: dict[tuple, object]) -> str:
+    parts = []
+    if ("标签",) in changes:
+        new = changes[("标签",)]
+        added = [t for t in new if t not in customer.tags]
+        removed = [t for t in customer.tags if t not in new]
+        parts.append("标签 " + " ".join([*(f"+{t}" for t in added), *(f"-{t}" for t in removed)]))
+    if ("会员等级",) in changes:
+        parts.append(f"会员等级 {customer.tier or '—'} → {changes[('会员等级',)]}")
+    if ("积分",) in changes:
+        parts.append(f"积分 {customer.points if customer.points is not None else '—'} → {changes[('积分',)]}")
+    return "；".join(parts)
+
+
+@customer_app.command()
+def tag(at: AtOption = None) -> None:
+    """按客户分群规则重算每位客户的标签，并更新会员等级（只升不降）和积分；只改写有变化的档案。"""
+    vault = open_vault()
+    warn_diagnostics(vault.diagnostics)
+    result = refresh_profiles(vault, today_of(at, vault.settings))
+    for customer, changes in result.changed:
+        console.print(escape(f"{customer.id} {customer.name or ''}：{describe_changes(customer, changes)}"))
+    for customer, why in result.skipped:
+        console.print(f"[yellow]未更新 {escape(customer.id)}：{escape(why)}[/yellow]")
+    if result.changed:
+        console.print(f"已更新 {len(result.changed)} 位客户档案")
+    else:
+        console.print("所有客户档案已是最新")

@@ -20,14 +20,10 @@ from ..service_records import LogResult, ServiceNotes, ServiceRequest, log_servi
 from ..values import Satisfaction, parse_date, parse_minutes, parse_money, parse_phone, parse_stars, parse_time
 from .base import app, console, vault_root, warn_diagnostics
 from .booking import _at, _interactive, _json_value, _load, _parse, _require
-from .follow import followup_rows, problem_panel
+from .follow import followup_rows, problem_panel, text_option
 from .options import OutputFormat, UsageError, parse_format
 
 Opt = Optional[str]
-
-
-def _text(value: str | None) -> str | None:
-    return value.strip() or None if value is not None else None
 
 
 def _ask_optional(value: str | None, label: str, option: str, parser=str.strip):
@@ -79,21 +75,21 @@ def log(
         customer = _require(customer, "--customer", "客户（姓名、客户编号或电话）")
         service = _require(service, "--service", "服务项目")
     notes = ServiceNotes(
-        condition=_text(condition), health=_text(health), before_notes=_text(before_notes), work=_text(work),
-        reaction=_text(reaction), adjust=_text(adjust), effect_now=_text(effect_now), feeling=_text(feeling),
-        after_notes=_text(after_notes),
+        condition=text_option(condition), health=text_option(health), before_notes=text_option(before_notes), work=text_option(work),
+        reaction=text_option(reaction), adjust=text_option(adjust), effect_now=text_option(effect_now), feeling=text_option(feeling),
+        after_notes=text_option(after_notes),
         effect=_ask_optional(effect, "效果评价", "--effect"),
         satisfaction=_ask_optional(satisfaction, "满意度（非常满意/满意/一般/不满意）", "--satisfaction",
                                    Satisfaction.parse),
-        stars=_parse(stars, parse_stars, "--stars"), suggestion=_text(suggestion), next=_text(next_visit),
-        advice=_text(advice), todo=_text(todo),
+        stars=_parse(stars, parse_stars, "--stars"), suggestion=text_option(suggestion), next=text_option(next_visit),
+        advice=text_option(advice), todo=text_option(todo),
     )
     req = ServiceRequest(
-        appointment_id=_text(appointment_id), customer=_text(customer), phone=_parse(phone, parse_phone, "--phone"),
-        service=_text(service), technician=_text(technician), room=_text(room),
+        appointment_id=text_option(appointment_id), customer=text_option(customer), phone=_parse(phone, parse_phone, "--phone"),
+        service=text_option(service), technician=text_option(technician), room=text_option(room),
         date=_parse(date, parse_date, "--date"), time=_parse(time, parse_time, "--time"),
         duration=_parse(duration, parse_minutes, "--duration"), fee=_parse(fee, parse_money, "--fee"),
-        notes=notes, by=_text(by), force=force,
+        notes=notes, by=text_option(by), force=force,
     )
     result = log_service(vault_root(), req, now=_at(at), load=_load)
     warn_diagnostics(result.diagnostics)
@@ -110,7 +106,7 @@ def result_json(result: LogResult) -> dict:
     data["预约状态"] = result.status_change[1].value if result.status_change else None
     data["新建客户"] = result.new_customer.id if result.new_customer else None
     data["问题客户"] = result.problem
-    data["已安排跟进"] = followup_rows(result.followups, None)
+    data["已安排跟进"] = followup_rows(result.followups, {result.service.id: result.service})
     data["服务日志已更新"] = result.dashboard_updated
     return data
 

@@ -3,7 +3,7 @@
 Reading a whole vault means parsing tens of thousands of small frontmatters, and libyaml
 (`yaml.CSafeLoader`) costs ~100-160 µs per template note, mostly in node/event overhead.
 `parse()` handles only the simple block subset the templates use (nested block mappings, scalar
-block sequences, plain / one-line quoted scalars, multi-line plain scalars, comments) in one pass
+block sequences of scalars or mappings, plain / one-line quoted scalars, multi-line plain scalars, comments) in one pass
 over the lines, and returns exactly what `yaml.load(text, Loader=yaml.CSafeLoader)` would (YAML 1.1
 resolution, done by PyYAML's own resolver and constructor). The moment it meets anything else it
 raises `Unsupported`; `load()` then falls back to libyaml, which also produces the real error for
@@ -181,17 +181,26 @@ def parse(text: str) -> object:
                 rest = t[2:].lstrip(" ")
                 if not rest or rest[0] == "#":
                     top.append(None)
-                elif rest[0] == "'" or rest[0] == '"':
+                    continue
+                if rest[0] == "'" or rest[0] == '"':
                     top.append(_quoted(rest))
-                else:
+                    continue
+                if ": " not in rest and rest[-1] != ":":
                     value, cont_text, more = _plain(rest)
                     top.append(value)
                     if more:
                         cont_obj, cont_key, cont_ind, blanks = top, len(top) - 1, top_ind, 0
-                continue
-            if stack[-1][0] != ind:  # only an indentless sequence ends where its mapping goes on
-                raise Unsupported("sequence")
-            top_ind, top, top_seq = stack.pop()
+                    continue
+                # `- key: value` starts a mapping whose further keys line up under `key`
+                new = {}
+                top.append(new)
+                stack.append((top_ind, top, True))
+                ind += len(t) - len(rest)
+                top, top_ind, top_seq, t = new, ind, False, rest
+            else:
+                if stack[-1][0] != ind:  # only an indentless sequence ends where its mapping goes on
+                    raise Unsupported("sequence")
+                top_ind, top, top_seq = stack.pop()
         elif item:
             raise Unsupported("sequence")
         # key: value

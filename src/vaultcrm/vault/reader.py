@@ -188,9 +188,11 @@ def _set_none(data: dict, loc: tuple) -> bool:
     return False
 
 
-def validate(model: type[Record], data: dict, path: str, text: str, first_line: int) -> tuple[Record | None, list[Diagnostic]]:
-    """Validate into the model; a bad field is reported and blanked, the rest of the record kept."""
+def validate(model: type[Record], data: dict, path: str, text: str, first_line: int,
+             bad: set[tuple] | None = None) -> tuple[Record | None, list[Diagnostic]]:
+    """Validate into the model; a bad field is reported (its path added to `bad`) and blanked."""
     problems: list[Diagnostic] = []
+    bad = set() if bad is None else bad
     data = dict(data, path=path)
     for _ in range(8):
         try:
@@ -202,6 +204,7 @@ def validate(model: type[Record], data: dict, path: str, text: str, first_line: 
                 loc = tuple(err["loc"])
                 message = PYDANTIC_MESSAGES.get(err["type"], err["msg"].removeprefix("Value error, "))
                 problems.append(error(path, key_line(text, loc, first_line), f"{'.'.join(map(str, loc))}：{message}"))
+                bad.add(loc)
                 if loc and loc[0] == model.id_key:
                     return None, problems
                 progressed |= _set_none(data, loc)
@@ -246,20 +249,22 @@ def parse_note(path: str, raw: bytes) -> tuple[Record | None, ParsedNote]:
     if model is None:
         return None, result
     result.kind = model.kind
-    record, problems = validate(model, data, path, text, first_line)
+    bad: set[tuple] = set()
+    record, problems = validate(model, data, path, text, first_line, bad)
     result.diagnostics.extend(problems)
-    result.diagnostics.extend(_warnings(model, data, path, text, first_line))
+    result.diagnostics.extend(_warnings(model, data, path, text, first_line, bad))
     if record is not None:
         result.data = record.model_dump()
     return record, result
 
 
-def _warnings(model: type[Record], data: dict, path: str, text: str, first_line: int) -> list[Diagnostic]:
+def _warnings(model: type[Record], data: dict, path: str, text: str, first_line: int,
+              reported: set[tuple]) -> list[Diagnostic]:
     found = []
     placeholders = placeholder_paths(data)
     for key_path, value in placeholders:
         found.append(warning(path, key_line(text, key_path, first_line), f"{'.'.join(key_path)} 未填写（仍是模板占位「{value}」）"))
-    flagged = {p for p, _ in placeholders}
+    flagged = {p for p, _ in placeholders} | reported
     for key_path in ESSENTIALS[model.kind]:
         if key_path not in flagged and _get(data, key_path) in (None, ""):
             found.append(warning(path, key_line(text, key_path, first_line), f"{'.'.join(key_path)} 未填写"))

@@ -1,0 +1,130 @@
+"""Loading a whole vault: the cache, parallel parsing, and the committed example vault."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from vaultcrm.checks import run_checks
+from vaultcrm.diagnostics import Severity
+from vaultcrm.vault import loader
+from vaultcrm.vault.loader import load_vault
+
+EXAMPLE = REPO / "example_vault"
+
+
+def note(n: int, day: str = "2026-02-12", time: str = "'14:00'") -> str:
+    return (f"---\n预约编号: APP-2026-{n:03d}\n预约信息:\n  客户姓名: 客户{n}\n  预约日期: {day}\n  预约时间: {time}\n"
+            f"服务信息:\n  服务项目: 推拿\n预约状态:\n  当前状态: 待服务\n---\n")
+
+
+def test_unchanged_vault_is_not_parsed_again(vault):
+    root = vault({f"预约/APP-2026-{n:03d}.md": note(n) for n in range(1, 21)})
+    cold = load_vault(root)
+    assert (cold.stats.parsed, cold.stats.cached) == (20, 0)
+    warm = load_vault(root)
+    assert (warm.stats.parsed, warm.stats.cached) == (0, 20)
+    assert {a.id: a for a in warm.index.appointments.values()} == {a.id: a for a in cold.index.appointments.values()}
+
+
+def test_one_changed_note_is_the_only_one_parsed(vault):
+    root = vault({f"预约/APP-2026-{n:03d}.md": note(n) for n in range(1, 11)})
+    load_vault(root)
+    (root / "预约/APP-2026-003.md").write_text(note(3, day="2026-03-01"), encoding="utf-8")
+    (root / "预约/APP-2026-004.md").unlink()
+    again = load_vault(root)
+    assert again.stats.parsed == 1
+    assert again.index.appointments["APP-2026-003"].info.date.isoformat() == "2026-03-01"
+    assert "APP-2026-004" not in again.index.appointments
+
+
+def test_cached_diagnostics_are_reported_again(vault):
+    root = vault({"a.md": note(1, day="明天")})
+    first = [str(d) for d in load_vault(root).diagnostics]
+    second = [str(d) for d in load_vault(root).diagnostics]
+    assert first == second and first and "a.md:5" in first[0]
+
+
+def test_a_corrupt_cache_is_ignored(vault):
+    root = vault({"a.md": note(1)})
+    load_vault(root)
+    for shard in (root / ".vaultcrm" / "cache").iterdir():
+        shard.write_bytes(b"not a pickle")
+    assert load_vault(root).index.appointments["APP-2026-001"].info.customer_name == "客户1"
+
+
+def test_parallel_parsing_gives_the_same_vault_as_serial(vault, monkeypatch):
+    files = {f"x/{n}.md": note(n, time=["'09:00'", "14:00", "'17:30'"][n % 3]) for n in range(1, 61)}
+    files["bad.md"] = note(99, day="下周")
+    root = vault(files)
+    serial = load_vault(root, use_cache=False, workers=1)
+    monkeypatch.setattr(loader, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(loader, "CHUNK", 7)
+    parallel = load_vault(root, use_cache=False, workers=2)
+    assert dict(parallel.index.appointments) == dict(serial.index.appointments)
+    assert parallel.diagnostics == serial.diagnostics and parallel.diagnostics
+
+
+def test_lazy_tables_answer_by_date_without_building_everything(vault):
+    root = vault({f"{n}.md": note(n, day=f"2026-02-{10 + n % 3}") for n in range(1, 10)})
+    load_vault(root)
+    warm = load_vault(root)
+    on_12 = warm.index.appointments_on(__import__("datetime").date(2026, 2, 12))
+    assert [a.id for a in on_12] == ["APP-2026-002", "APP-2026-005", "APP-2026-008"]
+    built = sum(1 for item in warm.index.appointments._items.values() if not isinstance(item, dict))
+    assert built == 3
+
+
+def test_duplicate_ids_are_reported_by_check(vault):
+    root = vault({"a/x.md": note(1), "b/y.md": note(1)})
+    loaded = load_vault(root)
+    found = run_checks(loaded.index, loaded.settings)
+    assert [str(d) for d in found if "重复" in d.message] == [
+        "a/x.md:2: 错误：编号 APP-2026-001 重复，出现在：a/x.md、b/y.md",
+        "b/y.md:2: 错误：编号 APP-2026-001 重复，出现在：a/x.md、b/y.md",
+    ]
+
+
+def test_example_vault_loads_with_zero_errors(tmp_path):
+    root = tmp_path / "example"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".vaultcrm"))
+    loaded = load_vault(root)
+    problems = [*loaded.diagnostics, *run_checks(loaded.index, loaded.settings)]
+    assert [str(d) for d in problems if d.severity is Severity.ERROR] == []
+    idx = loaded.index
+    assert len(idx.appointments) >= 300
+    statuses = {a.status.code for a in idx.appointments.values()}
+    assert statuses == {"PENDING", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "CANCELLED", "NO_SHOW"}
+    months = {a.info.date.strftime("%Y-%m") for a in idx.appointments.values()}
+    assert len(months) >= 3
+    walk_ins = [s for s in idx.services.values() if not s.basics.appointment_id]
+    assert walk_ins
+    assert len({a.service.technician for a in idx.appointments.values()}) >= 4
+    assert len({a.service.room for a in idx.appointments.values()}) >= 2
+    assert any(c.health.allergies for c in idx.customers.values())
+    assert any(c.health.contraindications for c in idx.customers.values())
+    assert len(idx.followups) > 0
+
+
+def test_example_vault_is_what_its_script_generates(tmp_path):
+    """The committed example is reproducible: regenerating it gives the same files."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_example", EXAMPLE / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "again"
+    module.build(out)
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
+                if p.is_file() and ".vaultcrm" not in p.parts and p.name not in {"generate.py", "demo.py"}}
+
+    assert tree(out) == tree(EXAMPLE)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux only")
+def test_workers_default_to_the_cores_there_are():
+    assert loader._workers(None) == max(1, min(len(os.sched_getaffinity(0)), 8))
