@@ -293,3 +293,11 @@ def test_new_customer_profile():
     assert (c.name, c.phone, c.source, c.tier) == ("王五", "13600136000", "到店", "普通")
     assert describe(person("C-0003", "王五", "13600136000")) == "C-0003 王五 136****6000"
     assert mask_phone("12345") == "1****" and mask_phone(None) == ""
+
+
+def test_auto_pick_outside_business_hours_says_so():
+    text = refused(Slot(at("22:00"), 60), [])
+    assert text.startswith("无法预约 2026-02-12 22:00–23:00 全身推拿：22:00–23:00 超出营业时间 09:00–21:00")
+    assert "会推拿的技师 2026-02-12 最近的空闲时间：19:40、19:50、20:00" in text
+    forced = place(Slot(at("20:30"), 60), "全身推拿", [app(start="20:00", tech="王师傅")], STUDIO, force=True)
+    assert forced.slot.technician == "李师傅"  # 王师傅 is busy; 李师傅's hours are overridden

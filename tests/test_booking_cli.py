@@ -229,6 +229,7 @@ def test_prompts_on_a_terminal(studio, cli, monkeypatch):
     assert not (studio / "预约/APP-2026-002.md").exists()
 
 
+@pytest.mark.slow
 def test_concurrent_bookings_get_distinct_ids(vault):
     root = vault({})
     procs = [subprocess.Popen([sys.executable, "-m", "vaultcrm", "--vault", str(root), "book", "-c", "赵六",
@@ -246,13 +247,14 @@ def test_concurrent_bookings_get_distinct_ids(vault):
     assert {vault_now.index.appointments[i].info.customer_id for i in ids} == {"C-0001"}
 
 
+@pytest.mark.slow
 def test_concurrent_bookings_of_one_slot_let_exactly_one_through(vault):
     root = vault({})
     procs = [subprocess.Popen([sys.executable, "-m", "vaultcrm", "--vault", str(root), "book", "-c", f"客人{i}",
                                "--date", "2026-02-12", "--time", "14:00", "--service", "推拿", "--technician", "阿明",
-                               *AT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(6)]
+                               *AT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(4)]
     outputs = [p.communicate(timeout=120) for p in procs]
-    assert sorted(p.returncode for p in procs) == [0, 1, 1, 1, 1, 1], outputs
+    assert sorted(p.returncode for p in procs) == [0, 1, 1, 1], outputs
     assert len(list((root / "预约").iterdir())) == 1
     assert all("Traceback" not in err for _, err in outputs)
 

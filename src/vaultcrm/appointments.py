@@ -204,7 +204,7 @@ def reschedule(root: Path, appointment_id: str, date: dt.date, time: dt.time, *,
         old = Slot(appointment.start, minutes, old_tech, old_room) if appointment.start else None
         wanted = Slot(dt.datetime.combine(date, time), minutes, technician or old_tech, room or old_room)
         placement = place(wanted, service, vault.index.appointments_on(date), settings,
-                          preferred=appointment.requests.preferred_technician, ignore_id=appointment.id, force=force)
+                          ignore_id=appointment.id, force=force, pick=False)
         new = placement.slot
         changes: dict[tuple, object] = {}
         what = []

@@ -224,20 +224,24 @@ def _alternatives(slot: Slot, service: str | None, others: list[Appointment], se
 
 # -- the whole decision ---------------------------------------------------------------------------
 def place(slot: Slot, service: str | None, appointments: Iterable[Appointment], settings: Settings, *,
-          preferred: str | None = None, ignore_id: str | None = None, force: bool = False) -> Placement:
+          preferred: str | None = None, ignore_id: str | None = None, force: bool = False,
+          pick: bool = True) -> Placement:
     """Settle the technician and room of `slot` and check every rule; raise ConflictError if refused.
 
-    No technician given: a free one with the skill is picked when the config lists technicians (the
-    customer's `preferred` first). No room given: the first free configured room.
+    With `pick`, a missing technician is chosen when the config lists technicians (a free one with the
+    skill, the customer's `preferred` first) and a missing room is the first free configured room.
     """
     check_names(service, slot.technician, slot.room, settings)
     others = blocking(appointments, slot.start.date(), ignore_id)
     heading = f"无法预约 {slot.start:%Y-%m-%d} {slot.span()} {service or ''}".rstrip()
-    if not slot.technician and settings.technicians:
+    if pick and not slot.technician and settings.technicians:
+        skilled = [n for n in settings.technicians if not skill_problem(n, service, settings)]
         free = free_technicians(slot, service, others, settings)
+        if not free and force:  # the clock may be overridden, a double booking not
+            free = [n for n in skilled if not clashes(replace(slot, technician=n, room=None), others, settings)]
         if not free:
-            skilled = [n for n in settings.technicians if not skill_problem(n, service, settings)]
-            raise ConflictError(heading + "：此时没有空闲的技师", details=_alternatives(slot, service, others, settings, skilled))
+            reason = "；".join(time_rule_problems(slot, settings)) or "此时没有空闲的技师"
+            raise ConflictError(f"{heading}：{reason}", details=_alternatives(slot, service, others, settings, skilled))
         slot = replace(slot, technician=preferred if preferred in free else free[0])
     soft = time_rule_problems(slot, settings)
     skill = skill_problem(slot.technician, service, settings)
@@ -252,7 +256,7 @@ def place(slot: Slot, service: str | None, appointments: Iterable[Appointment], 
             problems.append("如确需安排，可加 --force")
         raise ConflictError(f"{heading}：{problems[0]}",
                             details=problems[1:] + _alternatives(slot, service, others, settings, [slot.technician]))
-    if not slot.room and settings.rooms:
+    if pick and not slot.room and settings.rooms:
         rooms = free_rooms(slot, others, settings)
         if not rooms:
             raise ConflictError(heading + "：此时没有空闲的房间",

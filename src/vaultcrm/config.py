@@ -157,6 +157,14 @@ class ReminderRules(Section):
     birthday_days: int = ref("生日提前天数", 7)
     channels: Annotated[list[ReminderChannel], EmptyAsList] = ref("发送渠道", list)
 
+    @model_validator(mode="after")
+    def _distinct_names(self) -> "ReminderRules":
+        labels = [c.label for c in self.channels]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(f"发送渠道「{'、'.join(twice)}」出现多次，请用 名称 区分（提醒笔记按名称记录发送到了哪里）")
+        return self
+
 
 class SegmentRules(Section):
     """客户分群: thresholds of the automatic tags (see segments.py)."""

@@ -22,6 +22,7 @@ from .customers import NEW_CUSTOMER_TIER, new_customer
 from .errors import VaultCRMError
 from .index import VaultIndex
 from .models import Customer
+from .profiles import parse_gender
 from .spreadsheet import Sheet
 from .values import Strength, parse_date
 from .vault.loader import Vault
@@ -55,7 +56,6 @@ PATHS = {"gender": ("性别",), "birthday": ("生日",), "first_visit": ("首次
          "concerns": ("健康档案", "健康关注"), "technician": ("服务偏好", "偏好技师"),
          "strength": ("服务偏好", "力度要求"), "referrer": ("推荐人",), "tier": ("会员等级",), "tags": ("标签",)}
 LISTS = ("allergies", "contraindications", "tags")
-_GENDERS = {"男": "男", "女": "女", "m": "男", "f": "女", "male": "男", "female": "女", "先生": "男", "女士": "女"}
 _LIST_SPLIT = re.compile(r"[、，,;；/|\n]+")
 _PHONE_JUNK = re.compile(r"[\s\-－—()（）.·]")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -181,9 +181,7 @@ def _value(key: str, raw: object, settings: Settings) -> object:
         return _split_list(raw)
     text = _text(raw)
     if key == "gender":
-        if text.lower() not in _GENDERS:
-            raise ValueError("应为 男 或 女")
-        return _GENDERS[text.lower()]
+        return parse_gender(text)
     if key == "strength":
         return Strength.parse(text)
     if key == "tier" and text not in settings.membership.tiers:

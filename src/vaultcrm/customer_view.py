@@ -33,7 +33,7 @@ class CustomerView:
     segments: list[Segment]
     tier: str | None  # as it counts for the discount
     discount: Decimal
-    earned_tier: str | None  # what the last 消费统计月数 of spend has earned
+    upgrade: str | None  # the tier spend has earned, when it is above the profile's 会员等级
     points: membership.PointsBalance
     no_shows: int  # in the last 12 months
     no_shows_total: int
@@ -53,6 +53,8 @@ def customer_view(index: VaultIndex, customer: Customer, settings: Settings, tod
     if customer.tier and customer.tier not in rules.tiers:
         notes.append(f"会员等级「{customer.tier}」不在配置的等级中（{'、'.join(rules.tier_names())}），按最低等级计折扣")
     tier = membership.tier_of(rules, customer)
+    spend = membership.qualifying_spend(customer, history.services, rules, today)
+    upgrade = membership.upgraded_tier(rules, customer.tier, spend)
     past = [s for s in history.services if s.basics.date is None or s.basics.date <= today]
     upcoming = [a for a in history.appointments if a.is_active and a.info.date and a.info.date >= today]
     return CustomerView(
@@ -61,8 +63,7 @@ def customer_view(index: VaultIndex, customer: Customer, settings: Settings, tod
         segments=segments_of(stats, settings.segments, today),
         tier=tier,
         discount=membership.discount_of(settings, customer),
-        earned_tier=membership.earned_tier(rules, membership.qualifying_spend(customer, history.services, rules,
-                                                                               today)),
+        upgrade=upgrade if upgrade != customer.tier else None,
         points=membership.points_balance(customer, history.services, rules, today),
         no_shows=no_show_count(history, today),
         no_shows_total=sum(1 for a in history.appointments if a.status is AppointmentStatus.NO_SHOW),
@@ -116,7 +117,7 @@ def view_json(view: CustomerView) -> dict:
                   "预约时间": a.info.time.strftime("%H:%M") if a.info.time else None,
                   "服务项目": a.service.service, "当前状态": a.status.value} for a in view.upcoming],
         "套餐": [package_json(p, usable) for p, usable in view.packages],
-        "会员等级": view.tier, "折扣": _money(view.discount), "可升等级": view.earned_tier,
+        "会员等级": view.tier, "折扣": _money(view.discount), "可升等级": view.upgrade,
         "积分": view.points.balance, "积分价值": _money(view.points.value),
         "积分到期": ({"日期": _day(view.points.next_expiry[0]), "积分": view.points.next_expiry[1]}
                      if view.points.next_expiry else None),

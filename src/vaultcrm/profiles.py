@@ -16,15 +16,114 @@ import yaml
 
 from . import membership
 from .config import Settings
+from .customers import describe
 from .errors import ConcurrentChangeError, VaultCRMError
-from .index import CustomerHistory
+from .index import CustomerHistory, VaultIndex
 from .models import Customer, ServiceRecord
 from .models.customer import PointsEntry
 from .segments import merge_tags, segments_of, visit_stats
+from .values import Strength
 from .vault.edit import split_note
 from .vault.loader import Vault
 from .vault.store import update_record
 from .vault.writer import read_stamped
+
+# -- edits -----------------------------------------------------------------------------------------
+_GENDERS = {"男": "男", "女": "女", "m": "男", "f": "女", "male": "男", "female": "女", "先生": "男", "女士": "女"}
+
+
+def parse_gender(value: str) -> str:
+    key = value.strip().lower()
+    if key not in _GENDERS:
+        raise ValueError(f"无法识别的性别「{value}」，应为 男 或 女")
+    return _GENDERS[key]
+
+
+@dataclass
+class ProfileEdit:
+    """What `customer edit` was asked to change; None leaves a field as it is. A list edit is a
+    sequence of `+项` (add; a bare `项` adds too) and `-项` (remove)."""
+
+    name: str | None = None
+    phone: str | None = None
+    gender: str | None = None
+    birthday: dt.date | None = None
+    source: str | None = None
+    tier: str | None = None
+    allergies: list[str] = field(default_factory=list)
+    contraindications: list[str] = field(default_factory=list)
+    concerns: str | None = None
+    technician: str | None = None
+    strength: Strength | None = None
+    referrer: str | None = None
+    consent_health: bool | None = None
+    consent_marketing: bool | None = None
+
+
+def apply_list_edits(current: list[str], edits: list[str], label: str) -> list[str]:
+    result = list(current)
+    for edit in edits:
+        text = edit.strip()
+        op, item = (text[0], text[1:].strip()) if text[:1] in "+-" else ("+", text)
+        if not item:
+            raise VaultCRMError(f"{label}：「{edit}」缺少内容，应写作 +花粉 或 -花粉")
+        if op == "+" and item not in result:
+            result.append(item)
+        elif op == "-":
+            if item not in result:
+                raise VaultCRMError(f"{label}中没有「{item}」（现有：{'、'.join(result) or '无'}）")
+            result.remove(item)
+    return result
+
+
+def edit_changes(customer: Customer, edit: ProfileEdit, index: VaultIndex, settings: Settings,
+                 today: dt.date) -> tuple[dict[tuple, object], list[str]]:
+    """(key path → new value for what differs, warnings). Refuses unknown tiers and technicians."""
+    if edit.tier is not None and edit.tier not in settings.membership.tiers:
+        raise VaultCRMError(f"未知的会员等级「{edit.tier}」，可选：{'、'.join(settings.membership.tier_names())}")
+    if edit.technician is not None and settings.technicians and edit.technician not in settings.technicians:
+        raise VaultCRMError(f"未知的技师「{edit.technician}」，可选：{'、'.join(settings.technicians)}")
+    warnings = []
+    if edit.phone is not None:
+        others = [c for c in index.find_customers(edit.phone) if c.id != customer.id and c.phone == edit.phone]
+        if others:
+            warnings.append(f"电话 {edit.phone} 也登记在 {'、'.join(describe(c) for c in others)} 的档案中")
+    h, pref, consent = customer.health, customer.preferences, customer.consent
+    wanted: list[tuple[tuple, object, object]] = [
+        (("客户姓名",), edit.name, customer.name), (("联系方式",), edit.phone, customer.phone),
+        (("性别",), edit.gender, customer.gender), (("生日",), edit.birthday, customer.birthday),
+        (("来源渠道",), edit.source, customer.source), (("会员等级",), edit.tier, customer.tier),
+        (("健康档案", "健康关注"), edit.concerns, h.concerns),
+        (("服务偏好", "偏好技师"), edit.technician, pref.technician),
+        (("服务偏好", "力度要求"), edit.strength, pref.strength), (("推荐人",), edit.referrer, customer.referrer),
+        (("授权同意", "健康数据"), edit.consent_health, consent.health_data),
+        (("授权同意", "营销"), edit.consent_marketing, consent.marketing),
+    ]
+    changes = {path: new for path, new, old in wanted if new is not None and new != old}
+    for path, edits, current, label in ((("健康档案", "过敏史"), edit.allergies, h.allergies, "过敏史"),
+                                        (("健康档案", "禁忌事项"), edit.contraindications, h.contraindications,
+                                         "禁忌事项")):
+        new_list = apply_list_edits(current, edits, label)
+        if new_list != current:
+            changes[path] = new_list
+    if any(path[0] == "授权同意" for path in changes):
+        changes[("授权同意", "同意日期")] = today
+    return changes, warnings
+
+
+@dataclass
+class Edited:
+    customer: Customer
+    changes: dict[tuple, object]
+    warnings: list[str]
+
+
+def edit_profile(vault: Vault, customer: Customer, edit: ProfileEdit, today: dt.date) -> Edited:
+    changes, warnings = edit_changes(customer, edit, vault.index, vault.settings, today)
+    if changes:
+        update_record(vault.root, customer, changes, loaded=vault.loaded_stamp(customer))
+    return Edited(customer, changes, warnings)
+
 
 # -- managed fields --------------------------------------------------------------------------------
 def managed_changes(customer: Customer, history: CustomerHistory, settings: Settings,
@@ -128,5 +227,6 @@ def charge_package(vault: Vault, customer: Customer, service: ServiceRecord,
     return use
 
 
-__all__ = ["Redeemed", "Refresh", "add_package", "charge_package", "managed_changes",
-           "redeem_points", "refresh_profiles", "update_tags"]
+__all__ = ["Edited", "ProfileEdit", "Redeemed", "Refresh", "add_package", "apply_list_edits", "charge_package",
+           "edit_changes", "edit_profile", "managed_changes", "parse_gender", "redeem_points", "refresh_profiles",
+           "update_tags"]

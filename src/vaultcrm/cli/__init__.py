@@ -16,14 +16,31 @@ from . import check as _check  # noqa: F401  (registers commands)
 from . import init as _init  # noqa: F401
 from . import stats as _stats  # noqa: F401
 from . import booking as _booking  # noqa: F401
-from . import customer as _customer  # noqa: F401
+from . import customer as _customer, membership as _membership, imports as _imports  # noqa: F401
 from . import log as _log  # noqa: F401  (also registers `follow`)
+from . import remind as _remind  # noqa: F401
+
+
+def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(usage-type errors, aborts) of click and of the copy of click that typer may carry."""
+    import click
+
+    errors, aborts = [click.exceptions.ClickException], [click.exceptions.Abort]
+    try:
+        from typer import _click as vendored  # typer ≥ 0.20 ships its own click
+    except ImportError:  # pragma: no cover - older typer uses click itself
+        pass
+    else:
+        errors.append(vendored.exceptions.ClickException)
+        aborts.append(getattr(vendored.exceptions, "Abort", typer.Abort))
+    return tuple(errors), tuple(aborts)
 
 
 def main() -> None:
     from ..errors import VaultCRMError
     from .base import log_crash
 
+    usage_errors, aborts = _click_exceptions()
     try:
         app(standalone_mode=False)
     except VaultCRMError as exc:
@@ -33,21 +50,16 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except (typer.Abort, *aborts):
         console_err.print("已取消")
         sys.exit(1)
     except KeyboardInterrupt:
         console_err.print("已中断")
         sys.exit(130)
-    except Exception as exc:  # click's usage errors arrive here with their own exit code
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            console_err.print("已取消")
-            sys.exit(1)
+    except usage_errors as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the one place an unexpected error is turned into a line
         path = log_crash(exc)
         console_err.print(f"[red]意外错误：{type(exc).__name__}: {exc}[/red]（详细信息已记录到 {path}）",
                           highlight=False)

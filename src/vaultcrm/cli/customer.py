@@ -118,8 +118,8 @@ def _print_view(view: CustomerView) -> None:
     facts.add_row("消费", f"累计 {money(s.spend_total)}，近 12 个月 {money(s.spend_recent)}")
     facts.add_row("未到店", f"近 12 个月 {view.no_shows} 次，累计 {view.no_shows_total} 次")
     tier = f"{view.tier or '—'}（{describe_discount(view.discount)}）"
-    if view.earned_tier and view.earned_tier != view.tier:
-        tier += f"，按消费可升为 {view.earned_tier}（运行 vaultcrm customer tag 更新）"
+    if view.upgrade:
+        tier += f"，按消费可升为 {view.upgrade}（运行 vaultcrm customer tag 更新）"
     facts.add_row("会员", escape(tier))
     points = f"{p.balance} 分（可抵 {money(p.value)}）"
     if p.next_expiry:

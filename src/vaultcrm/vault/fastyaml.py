@@ -89,6 +89,14 @@ def _quoted(s: str) -> str:
     return value
 
 
+def _starts_mapping(s: str) -> bool:
+    """Whether the line content `s` (not a comment, quote or `- `) is `key:` or `key: value`."""
+    cut = s.find(" #")
+    if cut >= 0:
+        s = s[:cut].rstrip(" ")
+    return ": " in s or s[-1] == ":"
+
+
 def _plain(s: str) -> tuple[object, str, bool]:
     """(value, text, may_continue) of the plain scalar starting `s` (the rest of a line)."""
     c = s[0]
@@ -157,7 +165,7 @@ def parse(text: str) -> object:
             if ind > top_ind or (item and ind == top_ind):
                 if item:
                     new: dict | list = []
-                elif ": " in t or t[-1] == ":":
+                elif _starts_mapping(t):
                     new = {}
                 else:  # a plain scalar on the lines after `key:`
                     top[pending], cont_text, more = _plain(t)
@@ -185,7 +193,7 @@ def parse(text: str) -> object:
                 if rest[0] == "'" or rest[0] == '"':
                     top.append(_quoted(rest))
                     continue
-                if ": " not in rest and rest[-1] != ":":
+                if not _starts_mapping(rest):
                     value, cont_text, more = _plain(rest)
                     top.append(value)
                     if more:
