@@ -262,3 +262,11 @@ def test_concurrent_bookings_of_one_slot_let_exactly_one_through(vault):
 def test_subprocess_refusal_has_no_traceback(studio):
     proc = run_cli("--vault", str(studio), "book", "-c", "张三", *THU, "-t", "22:00", "-s", "拔罐", *AT)
     assert proc.returncode == 1 and "超出营业时间" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_forced_json_keeps_stdout_json_and_warns_on_stderr(vault, cli):
+    root = vault({"客户/C-0001 张三.md": customer_note("C-0001", "张三", allergies="[艾草]")}, config=CONFIG)
+    result = cli(root, "book", "-c", "张三", *THU, "-t", "14:00", "-s", "艾灸调理", "--force", "-f", "json", *AT)
+    assert result.exit_code == 0, result.output
+    assert result.json()["服务信息"]["服务项目"] == "艾灸调理"
+    assert "注意（--force）：过敏史「艾草」与 艾灸调理 的材料「艾草」相符" in result.stderr

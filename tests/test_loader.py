@@ -128,3 +128,17 @@ def test_example_vault_is_what_its_script_generates(tmp_path):
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux only")
 def test_workers_default_to_the_cores_there_are():
     assert loader._workers(None) == max(1, min(len(os.sched_getaffinity(0)), 8))
+
+
+def test_temp_files_of_a_killed_writer_are_swept_when_stale(vault):
+    root = vault({"预约/APP-2026-001.md": note(1)})
+    stale = root / "预约" / ".APP-2026-002.md.vaultcrm-0badc0de.tmp"
+    fresh = root / "预约" / ".APP-2026-003.md.vaultcrm-0badc0df.tmp"
+    user = root / "预约" / ".my-own.tmp"
+    for path in (stale, fresh, user):
+        path.write_text("half a note", encoding="utf-8")
+    old = __import__("time").time() - 2 * 3600
+    os.utime(stale, (old, old))
+    os.utime(user, (old, old))
+    load_vault(root)
+    assert not stale.exists() and fresh.exists() and user.exists()

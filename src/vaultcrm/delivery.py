@@ -154,7 +154,7 @@ def _run(channel: ReminderChannel, message: Message, fields: dict) -> None:
     env = {**os.environ, **{ENV_NAMES[k]: str(v) for k, v in fields.items() if k in ENV_NAMES and v is not None}}
     command = channel.command
     try:
-        done = subprocess.run(command, shell=isinstance(command, str), input=message.text, text=True, env=env,
+        done = subprocess.run(command, shell=isinstance(command, str), input=message.text + "\n", text=True, env=env,
                               capture_output=True, timeout=channel.timeout, check=False)
     except subprocess.TimeoutExpired:
         raise DeliveryError(f"命令超过 {channel.timeout:g} 秒未结束") from None

@@ -1,27 +1,31 @@
 """The statistics of SPEC "Statistics (exact definitions)", computed from records: no I/O.
 
-A `Ledger` buckets the vault's appointments and services by day and month in one pass over the
-index; every daily or monthly figure is then a lookup plus a pass over that period's few records, so
-`stats --date` costs one linear sweep and regenerating a thousand notes costs little more. Customers'
-first-ever services (for 新客户服务) need every service once and are computed only when asked for.
+A warm 100,000-note vault keeps its records as plain cached data until a model is asked for, and
+building every model costs seconds. So the `Ledger` reads only the handful of fields the figures need,
+one column at a time straight from the record tables (each a single pass), and never builds a model:
+`stats --date` costs a few linear sweeps, and regenerating a thousand notes costs little more.
+Customers' first-ever services (for 新客户服务) come from the same columns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
-from .index import VaultIndex
-from .models import Appointment, ServiceRecord
+from .index import RecordTable, VaultIndex
+from .models import Appointment
 from .periods import Month
 from .values import AppointmentStatus, Channel
 
 CHANNELS: tuple[str, ...] = tuple(c.value for c in Channel)  # 电话 微信 到店 在线
 SLOTS: tuple[str, ...] = ("上午", "下午", "晚上", "其他")
 _SLOT_BOUNDS = ((dt.time(9), dt.time(12), "上午"), (dt.time(12), dt.time(17), "下午"), (dt.time(17), dt.time(21), "晚上"))
+# What counting needs of an appointment: (当前状态, 预约渠道, 预约时间).
+AppointmentFacts = tuple["AppointmentStatus | None", "Channel | None", "dt.time | None"]
 FIGURES: tuple[str, ...] = ("总服务人次", "新客户服务", "老客户服务", "平均服务时长", "服务完成率")
 TREND_MONTHS = 12
 
@@ -54,11 +58,10 @@ def change(current: float | int | None, base: float | int | None) -> float | Non
     return _one_decimal((cur - old) * 100 / old)
 
 
-def service_minutes(service: ServiceRecord) -> int | None:
+def service_minutes(duration: int | None, span: str | None) -> int | None:
     """服务时长, or else the length of a `14:00-14:30` 服务时间 range."""
-    if service.basics.duration is not None:
-        return service.basics.duration
-    span = service.basics.time
+    if duration is not None:
+        return duration
     if span and len(span) == 11:
         start, end = int(span[:2]) * 60 + int(span[3:5]), int(span[6:8]) * 60 + int(span[9:11])
         if end > start:
@@ -89,21 +92,25 @@ class Tally:
     slots: dict[str, int]
 
     @classmethod
-    def of(cls, appointments: list[Appointment]) -> "Tally":
-        status: dict[AppointmentStatus, int] = defaultdict(int)
+    def of(cls, appointments: Iterable[AppointmentFacts]) -> "Tally":
+        status: dict[AppointmentStatus | None, int] = defaultdict(int)
         channels = dict.fromkeys(CHANNELS, 0)
         slots = dict.fromkeys(SLOTS, 0)
-        unfilled = 0
-        for app in appointments:
-            status[app.status] += 1
-            channel = app.info.channel
+        unfilled = booked = 0
+        for state, channel, time in appointments:
+            booked += 1
+            status[state] += 1
             if channel is None:
                 unfilled += 1
             else:
                 channels[channel.value] += 1
-            slots[time_slot(app.info.time)] += 1
-        return cls(len(appointments), status[AppointmentStatus.CANCELLED], status[AppointmentStatus.NO_SHOW],
+            slots[time_slot(time)] += 1
+        return cls(booked, status[AppointmentStatus.CANCELLED], status[AppointmentStatus.NO_SHOW],
                    status[AppointmentStatus.COMPLETED], channels, unfilled, slots)
+
+    @classmethod
+    def of_records(cls, appointments: Iterable[Appointment]) -> "Tally":
+        return cls.of((a.status, a.info.channel, a.info.time) for a in appointments)
 
     @property
     def completion_rate(self) -> float | None:
@@ -183,79 +190,115 @@ class MonthlyFigures:
                 "预约时段分析": {s.label: s.to_json() for s in a.slot_shares()}}
 
 
+def _column(table: RecordTable, section: str, key: str) -> dict[str, object]:
+    """record ID → the value at `section.key`, for records where it is filled, without building models.
+
+    `RecordTable.dates` groups IDs by the value of any scalar field; turned around it is a column.
+    """
+    return {record_id: value for value, ids in table.dates(section, key).items() for record_id in ids}
+
+
 class Ledger:
-    """The vault's appointments and services bucketed by day and by month, built in one pass."""
+    """The fields the figures need, as columns over the vault's appointments and services."""
 
     def __init__(self, index: VaultIndex):
         self.index = index
-        self.apps_by_day: dict[dt.date, list[Appointment]] = defaultdict(list)
-        self.apps_by_month: dict[Month, list[Appointment]] = defaultdict(list)
-        self.services_by_day: dict[dt.date, list[ServiceRecord]] = defaultdict(list)
-        self.services_by_month: dict[Month, list[ServiceRecord]] = defaultdict(list)
-        months: dict[tuple[int, int], Month] = {}
-        for by_day, by_month, records, date_of in (
-                (self.apps_by_day, self.apps_by_month, index.appointments.values(), lambda a: a.info.date),
-                (self.services_by_day, self.services_by_month, index.services.values(), lambda s: s.basics.date)):
-            for record in records:
-                day = date_of(record)
-                if day is None:
-                    continue
-                by_day[day].append(record)
-                ym = (day.year, day.month)
-                month = months.get(ym) or months.setdefault(ym, Month(*ym))
-                by_month[month].append(record)
+
+    @cached_property
+    def _app_days(self) -> dict[dt.date, list[str]]:
+        return self.index.appointments.dates("info", "date")
+
+    @cached_property
+    def _service_days(self) -> dict[dt.date, list[str]]:
+        return self.index.services.dates("basics", "date")
+
+    @cached_property
+    def _app_columns(self) -> tuple[dict, dict, dict]:
+        table = self.index.appointments
+        return _column(table, "state", "status"), _column(table, "info", "channel"), _column(table, "info", "time")
+
+    @cached_property
+    def _service_minutes(self) -> dict[str, int]:
+        table = self.index.services
+        duration, span = _column(table, "basics", "duration"), _column(table, "basics", "time")
+        found = {}
+        for ids in self._service_days.values():
+            for i in ids:
+                minutes = service_minutes(duration.get(i), span.get(i))
+                if minutes is not None:
+                    found[i] = minutes
+        return found
 
     @cached_property
     def first_services(self) -> frozenset[str]:
-        """IDs of the services that are their customer's first ever (a service without a customer is its own)."""
-        earliest: dict[str, tuple] = {}
-        anonymous: list[str] = []
-        key_of = self.index.key_of
-        for service in self.index.services.values():
-            if service.basics.date is None:
-                continue
-            key = key_of(service)
+        """IDs of the services that are their customer's first ever (a service without a customer is its own).
+
+        Customers are told apart by `index.key_of`; only services without a 客户编号 need their model
+        built for that. Order: 服务日期, then 服务时间, then ID.
+        """
+        services, key_of = self.index.services, self.index.key_of
+        day_of = {i: day for day, ids in self._service_days.items() for i in ids}
+        groups: dict[str, list[str]] = defaultdict(list)
+        for customer_id, ids in services.dates("customer", "customer_id").items():
+            groups[customer_id].extend(i for i in ids if i in day_of)
+        grouped = {i for ids in groups.values() for i in ids}
+        first: list[str] = []
+        for i in day_of.keys() - grouped:
+            key = key_of(services[i])
             if key is None:
-                anonymous.append(service.id)
+                first.append(i)
+            else:
+                groups[key].append(i)
+        for ids in groups.values():
+            if not ids:
                 continue
-            order = (service.basics.date, service.basics.time or "", service.id)
-            best = earliest.get(key)
-            if best is None or order < best:
-                earliest[key] = order
-        return frozenset([order[2] for order in earliest.values()] + anonymous)
+            earliest = min(day_of[i] for i in ids)
+            ties = [i for i in ids if day_of[i] == earliest]
+            if len(ties) > 1:
+                ties.sort(key=lambda i: (services[i].basics.time or "", i))
+            first.append(ties[0])
+        return frozenset(first)
 
     def days(self) -> set[dt.date]:
-        return set(self.apps_by_day) | set(self.services_by_day)
+        return set(self._app_days) | set(self._service_days)
 
     def months(self) -> set[Month]:
-        return set(self.apps_by_month) | set(self.services_by_month)
+        return {Month.of(day) for day in self.days()}
+
+    def _app_ids(self, days: Iterable[dt.date]) -> list[str]:
+        return [i for day in days for i in self._app_days.get(day, ())]
+
+    def _service_ids(self, days: Iterable[dt.date]) -> list[str]:
+        return [i for day in days for i in self._service_days.get(day, ())]
+
+    def tally(self, days: Iterable[dt.date]) -> Tally:
+        status, channel, time = self._app_columns
+        pending = AppointmentStatus.PENDING  # an unfilled 当前状态 reads as the template's default
+        return Tally.of((status.get(i, pending), channel.get(i), time.get(i)) for i in self._app_ids(days))
 
     def daily(self, day: dt.date) -> DailyFigures:
-        return DailyFigures(day, Tally.of(self.apps_by_day.get(day, [])), len(self.services_by_day.get(day, [])))
+        return DailyFigures(day, self.tally([day]), len(self._service_days.get(day, ())))
 
     def service_figures(self, month: Month) -> ServiceFigures:
-        services = self.services_by_month.get(month, [])
+        days = month.days()
+        services = self._service_ids(days)
         first = self.first_services
-        new = sum(1 for s in services if s.id in first)
-        minutes = [m for m in map(service_minutes, services) if m is not None]
+        new = sum(1 for i in services if i in first)
+        minutes = [m for m in map(self._service_minutes.get, services) if m is not None]
         average = (int((Decimal(sum(minutes)) / len(minutes)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
                    if minutes else None)
-        rate = Tally.of(self.apps_by_month.get(month, [])).completion_rate
-        return ServiceFigures(month, len(services), new, len(services) - new, average, rate)
+        return ServiceFigures(month, len(services), new, len(services) - new, average,
+                              self.tally(days).completion_rate)
 
     def monthly(self, month: Month) -> MonthlyFigures:
-        trend = tuple((m, len(self.services_by_month.get(m, [])))
+        trend = tuple((m, len(self._service_ids(m.days())))
                       for m in (month.shift(-i) for i in range(TREND_MONTHS - 1, -1, -1)))
         return MonthlyFigures(month, self.service_figures(month), self.service_figures(month.previous()),
-                              self.service_figures(month.year_ago()), Tally.of(self.apps_by_month.get(month, [])),
-                              trend)
+                              self.service_figures(month.year_ago()), self.tally(month.days()), trend)
 
 
 def daily_figures(index: VaultIndex, day: dt.date) -> DailyFigures:
-    """One day's figures with one pass over the vault (no month buckets, no first-service search)."""
-    apps = [a for a in index.appointments.values() if a.info.date == day]
-    services = sum(1 for s in index.services.values() if s.basics.date == day)
-    return DailyFigures(day, Tally.of(apps), services)
+    return Ledger(index).daily(day)
 
 
 def monthly_figures(index: VaultIndex, month: Month) -> MonthlyFigures:

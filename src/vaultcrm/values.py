@@ -84,7 +84,10 @@ def parse_datetime(value: object, tz: dt.tzinfo | None = None) -> dt.datetime | 
         return None
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(tz).replace(tzinfo=None) if tz else value.replace(tzinfo=None)
+            try:
+                value = value.astimezone(tz).replace(tzinfo=None) if tz else value.replace(tzinfo=None)
+            except OverflowError:  # 0001-01-01T00:00+14:00 has no store-local time
+                raise ValueError(f"时间「{value}」超出可用范围") from None
         return value.replace(microsecond=0)
     if isinstance(value, dt.date):
         return dt.datetime.combine(value, dt.time())
@@ -138,8 +141,11 @@ def _tidy(amount: Decimal) -> Decimal:
     """198.00 → 198 and 19.50 → 19.5, never in exponent form."""
     if not amount.is_finite():
         raise ValueError(f"无法识别的金额「{amount}」")
-    if amount == amount.to_integral():
-        return amount.quantize(Decimal(1))
+    try:
+        if amount == amount.to_integral():
+            return amount.quantize(Decimal(1))
+    except InvalidOperation:  # more digits than the decimal context holds: not a price
+        raise ValueError(f"金额「{amount}」过大") from None
     return Decimal(format(amount.normalize(), "f"))
 
 
@@ -184,7 +190,7 @@ def parse_list(value: object) -> list[str]:
         return [str(v).strip() for v in value if not is_blank(v)]
     if isinstance(value, (dict, set)):
         raise ValueError("应为列表（每行一项，以 - 开头）")
-    return [part for part in re.split(r"[\s、，,;；]+", str(value)) if part]
+    return [part for part in re.split(r"[\s、，,;；]+", str(value)) if not is_blank(part)]
 
 
 def parse_text(value: object) -> str | None:

@@ -25,7 +25,7 @@ from ..membership import describe_discount, describe_package
 from ..models import Customer
 from ..profiles import refresh_profiles
 from ..safety import service_memory
-from ..segments import Segment
+from ..segments import MANAGED_TAGS, Segment
 from ..values import format_money, parse_datetime
 from .base import app, console, open_vault, warn_diagnostics
 from .options import OutputFormat, UsageError, parse_format
@@ -83,6 +83,14 @@ def show(
     _print_view(view)
 
 
+def _table(title: str, columns: tuple[str, ...], right: tuple[str, ...] = ()) -> Table:
+    """A titled table whose cells fold rather than hide behind an ellipsis on a narrow terminal."""
+    table = Table(title=title, title_justify="left")
+    for name in columns:
+        table.add_column(name, justify="right" if name in right else "left", overflow="fold")
+    return table
+
+
 def _grid() -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
@@ -130,9 +138,7 @@ def _print_view(view: CustomerView) -> None:
     console.print(Panel(facts, title="概况", title_align="left", expand=False))
 
     if view.recent:
-        table = Table(title="最近服务（服务记忆）", title_justify="left")
-        for name in ("日期", "服务项目", "技师", "费用", "满意度", "服务记忆"):
-            table.add_column(name)
+        table = _table("最近服务（服务记忆）", ("日期", "服务项目", "技师", "费用", "满意度", "服务记忆"))
         for srv in view.recent:
             memo = "\n".join(f"{label}：{text}" for label, text in service_memory(srv)) or "—"
             table.add_row(str(srv.basics.date or "—"), escape(srv.service.service or "—"),
@@ -140,9 +146,7 @@ def _print_view(view: CustomerView) -> None:
                           srv.feedback.satisfaction.value if srv.feedback.satisfaction else "—", escape(memo))
         console.print(table)
     if view.followups:
-        table = Table(title="待跟进", title_justify="left")
-        for name in ("跟进编号", "类型", "计划日期"):
-            table.add_column(name)
+        table = _table("待跟进", ("跟进编号", "类型", "计划日期"))
         for f in view.followups:
             table.add_row(f.id, escape(f.basics.kind or "—"), str(due_of(f) or "—"))
         console.print(table)
@@ -151,9 +155,7 @@ def _print_view(view: CustomerView) -> None:
                  if a.info.time else f"{a.id} {a.info.date} {a.service.service or ''}" for a in view.upcoming]
         console.print("预约：" + escape("；".join(lines)))
     if view.packages:
-        table = Table(title="套餐", title_justify="left")
-        for name in ("套餐", "服务项目", "有效期", "状态"):
-            table.add_column(name)
+        table = _table("套餐", ("套餐", "服务项目", "有效期", "状态"))
         for package, usable in view.packages:
             period = f"{package.start or '—'} 至 {package.end or '长期'}"
             table.add_row(escape(describe_package(package)), escape(package.service or "不限"), period,
@@ -215,12 +217,16 @@ def _print_list(rows: list[dict], segment: Segment | None, tier: str | None) -> 
     if not rows:
         console.print(f"没有{what}客户" if what else "库中还没有客户档案")
         return
-    table = Table(title=f"{what}客户 {len(rows)} 位" if what else f"客户 {len(rows)} 位", title_justify="left")
-    for name in LIST_COLUMNS:
-        table.add_column(name, justify="right" if name in ("到店次数", "近12个月消费", "积分") else "left")
+    table = Table(title=f"{what}客户 {len(rows)} 位" if what else f"客户 {len(rows)} 位", title_justify="left",
+                  box=None, padding=(0, 1, 0, 0), header_style="bold underline")
+    for name in ("编号", "姓名", "电话", "等级", "到店", "最近到店", "近12月消费", "积分", "分群/标签"):
+        table.add_column(name, justify="right" if name in ("到店", "近12月消费", "积分") else "left",
+                         no_wrap=name in ("编号", "电话", "最近到店"), overflow="fold")
     for row in rows:
-        table.add_row(*(escape("、".join(v) if isinstance(v, list) else "—" if v is None else
-                               money(v) if k == "近12个月消费" else str(v)) for k, v in row.items()))
+        labels = row["分群"] + [t for t in row["标签"] if t not in MANAGED_TAGS]
+        table.add_row(row["客户编号"], escape(row["客户姓名"] or "—"), row["联系方式"] or "—", escape(row["会员等级"] or "—"),
+                      str(row["到店次数"]), row["最近到店"] or "—", money(row["近12个月消费"]), str(row["积分"]),
+                      escape("、".join(labels) or "—"))
     console.print(table)
 
 

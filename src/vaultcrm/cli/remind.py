@@ -7,6 +7,7 @@ import json
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..dispatch import RemindReport, mark_done, run_remind
@@ -56,8 +57,8 @@ def remind(
         console_err.print(f"[yellow]{len(report.unrouted)} 条提醒没有可用的发送渠道（见 vaultcrm.yaml 提醒规则.发送渠道 的 "
                           "仅限/对象），仍为待发送[/yellow]")
     for failure in report.failures:
-        console_err.print(f"[red]发送失败：{failure.entry.id} {failure.entry.kind} → {failure.channel}：{failure.reason}"
-                          "[/red]（仍为待发送，下次运行重试）", highlight=False)
+        console_err.print(f"[red]发送失败：{failure.entry.id} {failure.entry.kind} → {escape(failure.channel)}："
+                          f"{escape(failure.reason)}[/red]（仍为待发送，下次运行重试）", highlight=False)
     if report.failures:
         raise typer.Exit(1)
 

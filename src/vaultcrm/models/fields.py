@@ -34,7 +34,7 @@ def _text(value):
     return v.parse_text(value)
 
 
-Text = Annotated[Optional[str], _wrap(_text)]
+Text = Annotated[Optional[str], BeforeValidator(_text)]  # _text raises nothing but ValueError
 Date = Annotated[Optional[dt.date], _wrap(v.parse_date)]
 Time = Annotated[Optional[dt.time], _wrap(v.parse_time)]
 DateTime = Annotated[Optional[dt.datetime], _wrap(v.parse_datetime)]

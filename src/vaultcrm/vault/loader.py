@@ -86,6 +86,20 @@ def _workers(requested: int | None) -> int:
         return max(1, min(os.cpu_count() or 1, 8))
 
 
+STALE_TEMP_SECONDS = 3600
+
+
+def _sweep(temp_files: list[str]) -> None:
+    """Remove temp files a killed vaultcrm left behind (old enough that no writer still owns them)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for path in temp_files:
+        try:
+            if os.stat(path).st_mtime < cutoff:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
 def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool = True,
                workers: int | None = None, progress: Progress | None = None) -> Vault:
     """Load every record of the vault. Raises ConfigError for a broken `vaultcrm.yaml`, nothing else."""
@@ -97,7 +111,9 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        files = scan(root)
+        leftovers: list[str] = []
+        files = scan(root, leftovers)
+        _sweep(leftovers)
         stats.files = len(files)
         cache = Cache(root, fingerprint(settings.timezone))
         if use_cache:

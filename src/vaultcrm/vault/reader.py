@@ -118,7 +118,7 @@ def parse_yaml(text: str, first_line: int) -> object:
         raise _Problem(line, f"YAML 语法错误：{problem}") from None
     except RecursionError:
         raise _Problem(first_line, "frontmatter 嵌套过深") from None
-    if _too_big(data):
+    if "*" in text and _too_big(data):  # only aliases can make a small text a big structure
         raise _Problem(first_line, "frontmatter 过大或包含过多别名引用（&/*），已拒绝读取")
     return data
 
@@ -146,6 +146,12 @@ def classify(data: dict) -> type[Record] | None:
                 continue
             return model
     return None
+
+
+_PLACEHOLDER_LINE = re.compile(
+    r":[ \t]*['\"]?(?:" + "|".join(re.escape(p) for p in sorted(PLACEHOLDERS, key=len, reverse=True))
+    + r")['\"]?[ \t]*(?:#.*)?$",
+    re.M)
 
 
 def placeholder_paths(data: dict, prefix: tuple = ()) -> list[tuple[tuple, str]]:
@@ -261,7 +267,7 @@ def parse_note(path: str, raw: bytes) -> tuple[Record | None, ParsedNote]:
 def _warnings(model: type[Record], data: dict, path: str, text: str, first_line: int,
               reported: set[tuple]) -> list[Diagnostic]:
     found = []
-    placeholders = placeholder_paths(data)
+    placeholders = placeholder_paths(data) if _PLACEHOLDER_LINE.search(text) else []
     for key_path, value in placeholders:
         found.append(warning(path, key_line(text, key_path, first_line), f"{'.'.join(key_path)} 未填写（仍是模板占位「{value}」）"))
     flagged = {p for p, _ in placeholders} | reported

@@ -17,8 +17,14 @@ def is_ignored(relpath: str) -> bool:
     return not name.endswith(".md") or name.endswith((".tmp", "~")) or name.startswith("~")
 
 
-def scan(root: Path) -> dict[str, tuple[int, int]]:
-    """Every note as relative path → (mtime_ns, size). Symlinks are not followed."""
+TEMP_MARK = ".vaultcrm-"  # in the dot-names of vaultcrm's own temp files (vault/writer.py)
+
+
+def scan(root: Path, temp_files: list[str] | None = None) -> dict[str, tuple[int, int]]:
+    """Every note as relative path → (mtime_ns, size). Symlinks are not followed.
+
+    vaultcrm's own temp files left by a killed process are collected into `temp_files` if given.
+    """
     found: dict[str, tuple[int, int]] = {}
     stack = [("", str(root))]
     while stack:
@@ -31,6 +37,8 @@ def scan(root: Path) -> dict[str, tuple[int, int]]:
             for entry in entries:
                 name = entry.name
                 if name.startswith(".") or name in SKIP_DIRS:
+                    if temp_files is not None and TEMP_MARK in name and name.endswith(".tmp"):
+                        temp_files.append(entry.path)
                     continue
                 try:
                     if entry.is_dir(follow_symlinks=False):
