@@ -91,11 +91,12 @@ def test_regular_customer_boundary(vault, count, planned):
     assert _planned(root) == expected
 
 
-def test_regular_window_is_ninety_days(vault):
+@pytest.mark.parametrize("oldest, planned", [(90, True), (91, False)])
+def test_regular_window_is_ninety_days(vault, oldest, planned):
     files = {"客户/C-0001 张三.md": customer(), "old.md": raw_srv("SRV-2025-001", "2025-06-01")}
-    for i, ago in enumerate((5, 30, 60, 91)):
+    for i, ago in enumerate((5, 30, 60, oldest)):
         files[f"s{i}.md"] = raw_srv(f"SRV-2026-00{i + 1}", _days_ago(ago))
-    assert _planned(vault(files)) == []
+    assert [k for k, _, _ in _planned(vault(files))] == ([REGULAR] if planned else [])
 
 
 @pytest.mark.parametrize("ago, suppressed", [(20, True), (29, True), (31, False)])

@@ -23,6 +23,7 @@ from .customers import new_customer, resolve_customer
 from .diagnostics import Diagnostic
 from .errors import ConflictError, NotFoundError, VaultCRMError
 from .index import VaultIndex
+from .membership import discounted_price
 from .models import Appointment, Customer
 from .safety import Briefing, brief
 from .values import AppointmentStatus, Channel, Strength
@@ -141,7 +142,7 @@ def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now
         "预约信息": {"客户姓名": customer.name, "客户编号": customer.id or None,
                      "客户档案": customer.link if customer.id else None, "联系方式": req.phone or customer.phone,
                      "预约日期": req.date, "预约时间": req.time, "预约渠道": req.channel},
-        "服务信息": {"服务项目": service, "服务时长": minutes, "预计费用": conf.price if conf else None,
+        "服务信息": {"服务项目": service, "服务时长": minutes, "预计费用": discounted_price(settings, customer, conf.price) if conf else None,
                      "技师安排": slot.technician, "服务地点": slot.room},
         "特殊要求": {"偏好技师": customer.preferences.technician,
                      "力度要求": req.strength or customer.preferences.strength, "其他需求": req.note},

@@ -73,7 +73,7 @@ def contact_date(f: FollowUp) -> dt.date | None:
 def is_problem(service: ServiceRecord, rules: FollowUpRules) -> bool:
     """满意度 不满意, or a star rating under the threshold (3 stars is not a problem, 2 is)."""
     fb = service.feedback
-    return fb.satisfaction is Satisfaction.DISSATISFIED or (fb.stars is not None and fb.stars <= rules.problem_stars_below)
+    return fb.satisfaction is Satisfaction.DISSATISFIED or (fb.stars is not None and fb.stars < rules.problem_stars_below)
 
 
 def problem_due(service_date: dt.date, rules: FollowUpRules) -> dt.date:

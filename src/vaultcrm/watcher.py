@@ -194,7 +194,8 @@ class Watcher:
         self._failure: str | None = None  # the failure last reported, not repeated while it lasts
         self._reported: frozenset[Diagnostic] = frozenset()
         self._today: dt.date | None = None
-        self._new_day = False
+        self._full_due = True  # every note, at start and after a config change
+        self._new_day = False  # the dashboard's 今日/本月 blocks, at midnight
 
     # -- life cycle --------------------------------------------------------------------------------
     def start(self) -> list[Report]:
@@ -212,11 +213,11 @@ class Watcher:
                                 details=["网络盘或同步文件夹请加 --poll 轮询；在 Linux 上也可调大 "
                                          "fs.inotify.max_user_watches / max_user_instances"]) from None
         self.vault = self._load()
-        self._today = self._now().date()
+        self._today = self.now().date()
         reports: list[Report] = []
         written = self._regenerate(self.vault, None, None, reports)
         self._reported = frozenset(d for d in self.vault.diagnostics if d.severity is Severity.ERROR)
-        reports.insert(0, Started(self._now(), len(self.vault.files), tuple(written or ()),
+        reports.insert(0, Started(self.now(), len(self.vault.files), tuple(written or ()),
                                   tuple(sorted(self._reported))))
         return reports
 
@@ -243,10 +244,17 @@ class Watcher:
         return Status(self.last_update, len(self.vault.files) if self.vault else 0, len(self._reported))
 
     # -- events ------------------------------------------------------------------------------------
+    def _due_at(self) -> float | None:
+        """When the next cycle is due: a debounce after the last change (at most MAX_WAIT after the
+        first one of a burst that never pauses), or at a retry or a new day."""
+        times = [] if self._wake_at is None else [self._wake_at]
+        if self._first is not None and self._last is not None:
+            times += [self._last + self.debounce, self._first + MAX_WAIT]
+        return min(times, default=None)
+
     def _wait_time(self) -> float:
-        due = [t for t in (self._last and self._last + self.debounce, self._first and self._first + MAX_WAIT,
-                           self._wake_at) if t]
-        return max(0.0, min([TICK, *(t - time.monotonic() for t in due)]))
+        due = self._due_at()
+        return TICK if due is None else min(TICK, max(0.0, due - time.monotonic()))
 
     def _collect(self, timeout: float) -> None:
         try:
@@ -255,9 +263,9 @@ class Watcher:
             return
         while True:
             if self._matters(event):
-                now = time.monotonic()
-                self._first = self._first or now
-                self._last = now
+                self._last = time.monotonic()
+                if self._first is None:
+                    self._first = self._last
             try:
                 event = self._events.get_nowait()
             except queue.Empty:
@@ -282,19 +290,17 @@ class Watcher:
         """At midnight the dashboard's 今日/本月 blocks move on, though no note changed."""
         if self.vault is None:
             return
-        today = self._now().date()
+        today = self.now().date()
         if today != self._today:
             self._today, self._new_day = today, True
             self._wake_at = time.monotonic()
 
     def _due(self) -> bool:
-        now = time.monotonic()
-        return any((self._last is not None and now - self._last >= self.debounce,
-                    self._first is not None and now - self._first >= MAX_WAIT,
-                    self._wake_at is not None and now >= self._wake_at))
+        due = self._due_at()
+        return due is not None and time.monotonic() >= due
 
     # -- regeneration ------------------------------------------------------------------------------
-    def _now(self) -> dt.datetime:
+    def now(self) -> dt.datetime:
         tz = self.vault.settings.tz if self.vault else None
         return dt.datetime.now(tz).replace(tzinfo=None, microsecond=0)
 
@@ -313,32 +319,35 @@ class Watcher:
             self._fail(exc.message, None, reports)
             return reports
         errors = frozenset(d for d in new.diagnostics if d.severity is Severity.ERROR)
-        fresh = errors - self._reported
-        if fresh:
-            reports.append(NoteErrors(self._now(), tuple(sorted(fresh))))
-        fixed = sorted({d.path for d in self._reported} - {d.path for d in errors} & new.files.keys())
+        if errors - self._reported:
+            reports.append(NoteErrors(self.now(), tuple(sorted(errors - self._reported))))
+        fixed = sorted(({d.path for d in self._reported} - {d.path for d in errors}) & new.files.keys())
         self._reported = errors
         try:
             changed = {path for path, _ in old.files.items() ^ new.files.items()}
+            notes, dates, months = touched_periods(old.index, new.index, changed)
             if new.settings != old.settings:
-                notes, dates, months = sorted(changed), None, None
-            else:
-                notes, dates, months = touched_periods(old.index, new.index, changed)
-            if not (notes or fixed or self._new_day):
-                self.vault = new  # our own writes, plain notes, editor files: nothing to count
+                notes, self._full_due = [*notes, CONFIG_NAME], True
+            if not (notes or self._full_due or self._new_day):
+                self.vault = new  # plain notes, the dashboard's own text: nothing to count
                 return reports
+            if self._full_due:
+                dates = months = None
             written = self._regenerate(new, dates, months, reports)
         except Exception as exc:  # noqa: BLE001 - a bug must not end the watch; it is logged with its traceback
             self._fail(f"意外错误：{type(exc).__name__}: {exc}", exc, reports)
             return reports
         if written is not None:
-            self.vault, self._new_day = new, False
-            reports.append(Updated(self._now(), tuple(notes), tuple(written), tuple(fixed)))
+            self.vault = new
+            reports.append(Updated(self.now(), tuple(notes), tuple(written), tuple(fixed)))
         return reports
 
     def _regenerate(self, vault: Vault, dates, months, reports: list[Report]) -> list[str] | None:
-        """Write the affected notes; None (and a Failed report) when a write was refused."""
-        today = self._now().date()
+        """Write the affected notes (all of them for None); None and a Failed report when refused.
+
+        On failure the caller keeps the previous vault, so the retry sees the same changes again.
+        """
+        today = self.now().date()
         try:
             written = update_statistics(vault, dates=dates, months=months, today=today)
             dashboard = vault.settings.folders.dashboard
@@ -347,24 +356,12 @@ class Watcher:
         except (VaultCRMError, OSError) as exc:
             self._fail(exc.message if isinstance(exc, VaultCRMError) else f"写入失败：{exc}", None, reports)
             return None
-        finally:
-            self._remember(vault)
-        self.last_update = self._now()
+        for rel in written:  # as we left them: an event for a file still like this is our own
+            self._own[os.path.normpath(rel)] = _stamp(str(self.root / rel))
+        self.last_update = self.now()
         self._failure, self._retry_delay = None, RETRY_FIRST
+        self._full_due = self._new_day = False
         return written
-
-    def _remember(self, vault: Vault) -> None:
-        """Stamp every statistics note and the dashboard as they are now: events for them are our own."""
-        folders = vault.settings.folders
-        for folder in (folders.daily, folders.monthly):
-            try:
-                names = os.listdir(self.root / folder)
-            except OSError:
-                continue
-            for name in names:
-                rel = os.path.join(folder, name) if folder.strip("/") else name
-                self._own[os.path.normpath(rel)] = _stamp(str(self.root / rel))
-        self._own[os.path.normpath(folders.dashboard)] = _stamp(str(self.root / folders.dashboard))
 
     def _fail(self, message: str, error: BaseException | None, reports: list[Report]) -> None:
         """Report a failure once while it lasts, and retry with a growing pause."""
@@ -373,7 +370,7 @@ class Watcher:
         self._retry_delay = min(delay * 2, RETRY_MAX)
         if message != self._failure:
             self._failure = message
-            reports.append(Failed(self._now(), message, delay, error))
+            reports.append(Failed(self.now(), message, delay, error))
 
 
 __all__ = ["Failed", "NoteErrors", "Report", "Started", "Status", "Updated", "Watcher", "touched_periods"]

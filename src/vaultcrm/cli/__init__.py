@@ -19,6 +19,7 @@ from . import booking as _booking  # noqa: F401
 from . import customer as _customer, membership as _membership, imports as _imports  # noqa: F401
 from . import log as _log  # noqa: F401  (also registers `follow`)
 from . import remind as _remind  # noqa: F401
+from . import watch as _watch  # noqa: F401
 
 
 def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
@@ -42,7 +43,9 @@ def main() -> None:
 
     usage_errors, aborts = _click_exceptions()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of a `typer.Exit`.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except VaultCRMError as exc:
         console_err.print(f"[red]{exc.message}[/red]", highlight=False)
         for line in exc.details:
