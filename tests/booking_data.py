@@ -19,6 +19,9 @@ CONFIG = """
   王师傅: {技能: [推拿], 工作时间: {开始: '12:00', 结束: '21:00'}, 休息日: [星期二]}
   张技师: {技能: [艾灸], 休息日: [Wednesday]}
 房间: [房间A, 房间B]
+会员:  # list prices, no tier discount: these tests are about booking
+  等级:
+    普通: {门槛: 0, 折扣: 10}
 """
 
 

@@ -12,6 +12,7 @@ from .config import Settings
 from .diagnostics import Diagnostic, error, warning
 from .index import VaultIndex
 from .models import Appointment, Record, ServiceRecord
+from .privacy import health_data_without_consent
 from .vault.notes import record_line
 
 Check = Callable[[VaultIndex, Settings], Iterable[Diagnostic]]
@@ -58,7 +59,8 @@ def unknown_catalogue_names(index: VaultIndex, settings: Settings) -> Iterable[D
                           f"技师「{tech}」不在 vaultcrm.yaml 的技师名单中")
 
 
-CHECKS: list[Check] = [duplicate_ids, unknown_customers, unknown_appointments, unknown_catalogue_names]
+CHECKS: list[Check] = [duplicate_ids, unknown_customers, unknown_appointments, unknown_catalogue_names,
+                      health_data_without_consent]
 
 
 def run_checks(index: VaultIndex, settings: Settings, checks: list[Check] | None = None) -> list[Diagnostic]:

@@ -115,7 +115,7 @@ class ReminderChannel(Section):
     sender: Optional[str] = ref("发件人")
     recipients: TextList = ref("收件人", list)
     starttls: bool = ref("starttls", False)
-    ssl: bool = ref("ssl", False)
+    ssl: Optional[bool] = ref("ssl")  # unset: SSL on port 465
     command: Optional[str | list[str]] = ref("命令")
 
     @field_validator("format", mode="before")
@@ -147,6 +147,10 @@ class ReminderChannel(Section):
     @property
     def label(self) -> str:
         return self.name or (self.type.value if self.type else "?")
+
+    @property
+    def uses_ssl(self) -> bool:
+        return self.ssl if self.ssl is not None else self.port == 465
 
 
 WEBHOOK_TYPES = frozenset({ChannelType.WECOM, ChannelType.DINGTALK, ChannelType.FEISHU, ChannelType.WEBHOOK})

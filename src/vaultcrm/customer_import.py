@@ -70,22 +70,34 @@ def _norm_header(text: str) -> str:
 _ALIASES = {_norm_header(alias): key for key, aliases in COLUMNS.items() for alias in aliases}
 
 
-def map_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
+HEADER_SEARCH = 10  # a sheet may have a title or a note above its header row
+
+
+def map_columns(header: list[object]) -> tuple[dict[str, int], list[str]]:
     """(field → column index, the headers that mean nothing to vaultcrm); the first match wins."""
     found: dict[str, int] = {}
     ignored = []
-    for i, title in enumerate(header):
+    for i, cell in enumerate(header):
+        title = _text(cell) or ""
         key = _ALIASES.get(_norm_header(title))
         if key and key not in found:
             found[key] = i
         elif title:
             ignored.append(title)
-    if "name" not in found or "phone" not in found:
-        missing = "、".join(label for key, label in (("name", "姓名"), ("phone", "电话")) if key not in found)
-        raise VaultCRMError(f"表头中找不到{missing}列（表头为：{'、'.join(h for h in header if h) or '空'}）",
-                            details=["姓名列可写作：姓名、客户姓名、名字、name",
-                                     "电话列可写作：电话、手机、手机号、联系方式、phone"])
     return found, ignored
+
+
+def find_header(sheet: Sheet) -> tuple[int, dict[str, int], list[str]]:
+    """(position of the header among the sheet's rows, columns, ignored headers): the first row that
+    names both a name and a phone column."""
+    for position, (_, cells) in enumerate(sheet.rows[:HEADER_SEARCH]):
+        columns, ignored = map_columns(cells)
+        if "name" in columns and "phone" in columns:
+            return position, columns, ignored
+    first = "、".join(t for t in (_text(c) for c in sheet.rows[0][1]) if t) or "空"
+    raise VaultCRMError(f"找不到含姓名和电话两列的表头（第一行为：{first}）",
+                        details=["姓名列可写作：姓名、客户姓名、名字、name",
+                                 "电话列可写作：电话、手机、手机号、联系方式、phone"])
 
 
 # -- cells ---------------------------------------------------------------------------------------
@@ -253,7 +265,7 @@ def _fill(target: Target, data: RowData, settings: Settings) -> list[str]:
 
 
 def plan_import(sheet: Sheet, index: VaultIndex, settings: Settings) -> ImportPlan:
-    columns, ignored = map_columns(sheet.header)
+    position, columns, ignored = find_header(sheet)
     by_phone: dict[str, list[Customer]] = {}
     for customer in index.customers.values():
         try:
@@ -264,14 +276,14 @@ def plan_import(sheet: Sheet, index: VaultIndex, settings: Settings) -> ImportPl
             by_phone.setdefault(phone, []).append(customer)
     targets: dict[str, Target] = {}
     verdicts = []
-    for row, cells in sheet.rows:
+    for row, cells in sheet.rows[position + 1:]:
         try:
             data = read_row(row, cells, columns, settings)
             if data.phone not in targets:
                 new_customer(data.name, data.phone)  # refuses a name that is an ID or a phone
         except (ValueError, VaultCRMError) as exc:
-            name = _text(cells[columns["name"]]) if columns["name"] < len(cells) else None
-            verdicts.append(Verdict(row, REJECT, name, None, getattr(exc, "message", None) or str(exc)))
+            name, phone = (_text(cells[columns[k]]) if columns[k] < len(cells) else None for k in ("name", "phone"))
+            verdicts.append(Verdict(row, REJECT, name, phone, getattr(exc, "message", None) or str(exc)))
             continue
         target = targets.get(data.phone)
         if target is None:
@@ -357,5 +369,5 @@ def apply_import(vault: Vault, plan: ImportPlan) -> Imported:
     return done
 
 
-__all__ = ["COLUMNS", "CREATE", "ImportPlan", "Imported", "MERGE", "REJECT", "Verdict", "apply_import", "map_columns",
-           "normalize_date", "normalize_phone", "plan_import", "read_row"]
+__all__ = ["COLUMNS", "CREATE", "ImportPlan", "Imported", "MERGE", "REJECT", "Verdict", "apply_import", "find_header",
+           "map_columns", "normalize_date", "normalize_phone", "plan_import", "read_row"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import smtplib
 import ssl as ssl_lib
 import subprocess
@@ -28,7 +29,9 @@ from .render import render
 ENV_NAMES = {"编号": "VAULTCRM_ID", "提醒类型": "VAULTCRM_GROUP", "提醒项": "VAULTCRM_KIND",
              "到期时间": "VAULTCRM_DUE", "提醒内容": "VAULTCRM_CONTENT", "关联客户": "VAULTCRM_CUSTOMER",
              "关联记录": "VAULTCRM_RECORD", "对象": "VAULTCRM_AUDIENCE", "标题": "VAULTCRM_TITLE",
-             "客户电话": "VAULTCRM_PHONE"}
+             "内容": "VAULTCRM_MESSAGE", "客户电话": "VAULTCRM_PHONE"}
+# `{标题}` in a command: the value itself in a list command, `${VAULTCRM_TITLE}` for the shell (never re-parsed).
+PLACEHOLDER = re.compile(r"\{(" + "|".join(ENV_NAMES) + r")\}")
 
 
 class DeliveryError(Exception):
@@ -131,14 +134,14 @@ def _mail(channel: ReminderChannel, message: Message) -> None:
     mail.set_content(message.text)
     password = _password(channel)
     try:
-        if channel.ssl:
+        if channel.uses_ssl:
             smtp = smtplib.SMTP_SSL(channel.host, channel.port or 465, timeout=channel.timeout,
                                     context=ssl_lib.create_default_context())
         else:
             smtp = smtplib.SMTP(channel.host, channel.port or (587 if channel.starttls else 25),
                                 timeout=channel.timeout)
         with smtp:
-            if channel.starttls and not channel.ssl:
+            if channel.starttls and not channel.uses_ssl:
                 smtp.starttls(context=ssl_lib.create_default_context())
             if channel.username:
                 smtp.login(channel.username, password or "")
@@ -151,8 +154,12 @@ def _mail(channel: ReminderChannel, message: Message) -> None:
 
 def _run(channel: ReminderChannel, message: Message, fields: dict) -> None:
     """The message on stdin, the fields in VAULTCRM_* variables; a string runs through the shell."""
-    env = {**os.environ, **{ENV_NAMES[k]: str(v) for k, v in fields.items() if k in ENV_NAMES and v is not None}}
-    command = channel.command
+    values = {k: str(v) for k, v in {**fields, "内容": message.text}.items() if k in ENV_NAMES and v is not None}
+    env = {**os.environ, **{ENV_NAMES[k]: v for k, v in values.items()}}
+    if isinstance(channel.command, str):
+        command = PLACEHOLDER.sub(lambda m: "${%s}" % ENV_NAMES[m[1]], channel.command)
+    else:
+        command = [PLACEHOLDER.sub(lambda m: values.get(m[1], ""), part) for part in channel.command]
     try:
         done = subprocess.run(command, shell=isinstance(command, str), input=message.text + "\n", text=True, env=env,
                               capture_output=True, timeout=channel.timeout, check=False)

@@ -42,12 +42,11 @@ class RemindReport:
     unrouted: list[Entry] = field(default_factory=list)  # no configured channel takes them
 
 
-def _locked(root: Path, timeout: float = LOCK_TIMEOUT) -> FileLock:
-    return FileLock(root, "remind", timeout=timeout)
+def _locked(root: Path) -> FileLock:
+    return FileLock(root, "remind", timeout=LOCK_TIMEOUT)
 
 
-def run_remind(root: Path, settings: Settings, index: VaultIndex, at: dt.datetime, *, send: bool,
-               lock_timeout: float = LOCK_TIMEOUT) -> RemindReport:
+def run_remind(root: Path, settings: Settings, index: VaultIndex, at: dt.datetime, *, send: bool) -> RemindReport:
     """List (and with `send`, deliver) every reminder due at `at`, keeping the day notes current."""
     channels = settings.reminders.channels
     if send and not channels:
@@ -56,7 +55,7 @@ def run_remind(root: Path, settings: Settings, index: VaultIndex, at: dt.datetim
     due = due_reminders(index, settings, at)
     report = RemindReport(at)
     try:
-        with _locked(root, lock_timeout):
+        with _locked(root):
             notes = _reconcile(root, settings, due, at)
             report.listed = [e for note in notes for e in note.log.waiting()]
             if send:
@@ -109,7 +108,8 @@ def _log(root: Path, settings: Settings, at: dt.datetime, entry: Entry, channel:
     path = root / LOG_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(settings.tz).replace(tzinfo=None, microsecond=0)
-    line = f"{now:%Y-%m-%d %H:%M:%S} [at {at:%Y-%m-%d %H:%M}] {entry.id} {entry.kind} {entry.record} → {channel} {outcome}"
+    line = (f"{now:%Y-%m-%d %H:%M:%S} [at {at:%Y-%m-%d %H:%M}] {entry.id} {entry.kind} {entry.record} "
+            f"→ {channel} {outcome}")
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(line.replace("\n", " ") + "\n")
 

@@ -141,7 +141,7 @@ def stands_for(f: FollowUp, p: Planned, rules: FollowUpRules) -> bool:
     if when is None:
         return False
     if p.kind == REGULAR:
-        return when > p.due - dt.timedelta(days=rules.regular_interval_days)
+        return when >= p.due - dt.timedelta(days=rules.regular_interval_days)
     assert p.package is not None
     return p.package.start <= when <= p.package.end
 

@@ -173,8 +173,42 @@ class VaultIndex:
             history.services.sort(key=_sort_key_service)
         return table
 
+    @cached_property
+    def _customer_ids(self) -> dict[str, dict[str, list[str]]]:
+        """Per table, customer key → record IDs, read from plain data where the note names its 客户编号.
+
+        Only notes without a 客户编号 (made from the raw template) need their model built to be placed.
+        """
+        groups: dict[str, dict[str, list[str]]] = {}
+        for kind, table, section in (("appointments", self.appointments, "info"),
+                                     ("services", self.services, "customer"),
+                                     ("followups", self.followups, "customer")):
+            by_key: dict[str, list[str]] = defaultdict(list)
+            for customer_id, ids in table.dates(section, "customer_id").items():
+                by_key[customer_id].extend(ids)
+            placed = {i for ids in by_key.values() for i in ids}
+            for record_id in table.keys() - placed:
+                key = self.key_of(table[record_id])
+                if key is not None:
+                    by_key[key].append(record_id)
+            groups[kind] = by_key
+        return groups
+
     def history(self, customer_key: str) -> CustomerHistory:
-        return self.histories.get(customer_key) or CustomerHistory(self.customers.get(customer_key))
+        """One customer's records, building only their models."""
+        if "histories" in self.__dict__:
+            found = self.histories.get(customer_key)
+            return found or CustomerHistory(self.customers.get(customer_key))
+        groups = self._customer_ids
+        history = CustomerHistory(
+            self.customers.get(customer_key),
+            [self.appointments[i] for i in groups["appointments"].get(customer_key, ())],
+            [self.services[i] for i in groups["services"].get(customer_key, ())],
+            [self.followups[i] for i in groups["followups"].get(customer_key, ())],
+        )
+        history.appointments.sort(key=_sort_key_appointment)
+        history.services.sort(key=_sort_key_service)
+        return history
 
     def services_sorted(self) -> list[ServiceRecord]:
         return sorted(self.services.values(), key=_sort_key_service)

@@ -146,12 +146,17 @@ def points_balance(customer: Customer, services: list[ServiceRecord], rules: Mem
     alive = [x for x in lots if x.expires is None or x.expires > today]
     result.expired = sum(x.left for x in lots if x.expires is not None and x.expires <= today)
     result.balance = sum(x.left for x in alive) - debt  # a debt left over means hand-edited 积分记录
-    result.value = _money(Decimal(max(result.balance, 0)) * (rules.point_value or 0))
+    result.value = points_worth(result.balance, rules)
     pending = [(x.expires, x.left) for x in alive if x.expires and x.left]
     if pending:
         first = min(d for d, _ in pending)
         result.next_expiry = (first, sum(n for d, n in pending if d == first))
     return result
+
+
+def points_worth(points: int, rules: MembershipRules) -> Decimal:
+    """What `points` are worth in yuan when redeemed (积分抵现 each)."""
+    return _money(Decimal(max(points, 0)) * (rules.point_value or 0))
 
 
 def redemption(balance: PointsBalance, points: int, rules: MembershipRules, today: dt.date,
@@ -161,7 +166,7 @@ def redemption(balance: PointsBalance, points: int, rules: MembershipRules, toda
         raise VaultCRMError(f"兑换积分应为正整数，收到 {points}")
     if points > balance.balance:
         raise VaultCRMError(f"积分不足：当前可用 {balance.balance} 分，无法兑换 {points} 分")
-    worth = _money(Decimal(points) * (rules.point_value or 0))
+    worth = points_worth(points, rules)
     return {"日期": today, "积分": -points, "说明": note or f"兑换（抵 {format_money(worth)}）"}
 
 
@@ -259,5 +264,5 @@ def new_package(name: str, *, sessions: int | None, value: Decimal | None, start
 
 __all__ = ["NO_DISCOUNT", "PackageUse", "PointsBalance", "consume_package", "describe_discount", "describe_package",
            "discount_of", "discounted_price", "earned_tier", "has_balance", "is_active", "is_session_package",
-           "new_package", "points_balance", "points_for", "qualifying_spend", "redemption", "tier_of",
+           "new_package", "points_balance", "points_for", "points_worth", "qualifying_spend", "redemption", "tier_of",
            "upgraded_tier"]

@@ -12,17 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from .values import parse_date
-
 _MONTH_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
-
-WEEKDAY_NAMES = {
-    **{f"周{c}": i for i, c in enumerate("一二三四五六日")},
-    **{f"星期{c}": i for i, c in enumerate("一二三四五六日")},
-    "周天": 6, "星期天": 6,
-    **{name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
-    **{name: i for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
-}
 
 
 @dataclass(frozen=True, order=True)
@@ -72,15 +62,3 @@ class Month:
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
-
-def is_day_off(day: dt.date, days_off: list[str]) -> bool:
-    """A technician's 休息日 lists weekdays (`周一`, `星期日`, `monday`) or single dates (`2026-02-14`)."""
-    for entry in days_off:
-        if WEEKDAY_NAMES.get(entry.strip().lower()) == day.weekday():
-            return True
-        try:
-            if parse_date(entry) == day:
-                return True
-        except ValueError:
-            continue
-    return False

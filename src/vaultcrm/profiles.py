@@ -140,7 +140,7 @@ def managed_changes(customer: Customer, history: CustomerHistory, settings: Sett
     if tier != customer.tier:
         changes[("会员等级",)] = tier
     points = membership.points_balance(customer, services, settings.membership, today).balance
-    if points != customer.points:
+    if points != customer.points and not (points == 0 and customer.points is None):
         changes[("积分",)] = points
     return changes
 
@@ -195,7 +195,7 @@ def redeem_points(vault: Vault, customer: Customer, points: int, today: dt.date,
     after = membership.points_balance(after_customer, services, rules, today)
     update_record(vault.root, customer, {("积分",): after.balance}, append={("积分记录",): [entry]},
                   loaded=vault.loaded_stamp(customer))
-    return Redeemed(after_customer, points, before.value - after.value, after)
+    return Redeemed(after_customer, points, membership.points_worth(points, rules), after)
 
 
 # -- packages ----------------------------------------------------------------------------------------

@@ -140,6 +140,8 @@ class DayLog:
     def reconcile(self, due: Iterable[Reminder], at: dt.datetime) -> None:
         """Take in the reminders of this day due at `at`; drop waiting entries that no longer are."""
         by_key = {e.key: e for e in self.entries.values()}
+        for entry in self.entries.values():
+            entry.reminder = None
         for reminder in due:
             entry = by_key.get(reminder.key)
             if entry is None:

@@ -11,9 +11,10 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from .errors import VaultCRMError
 from .values import format_minutes, format_money
 from .vault.yamlfmt import scalar
 
@@ -84,5 +85,15 @@ def environment(override: str | None = None) -> ImmutableSandboxedEnvironment:
 
 
 def render(name: str, override_dir: Path | None = None, **context) -> str:
+    """Render a template; a broken or unsafe user override is refused with a message naming its file."""
     env = environment(str(override_dir) if override_dir else None)
-    return env.get_template(name).render(**context)
+    try:
+        return env.get_template(name).render(**context)
+    except TemplateError as exc:
+        user_file = Path(override_dir) / name if override_dir else None
+        if user_file is None or not user_file.is_file():
+            raise  # a shipped template is broken: a bug, reported as one
+        if isinstance(exc, SecurityError):
+            raise VaultCRMError(f"自定义模板 {user_file} 试图访问不允许的内容，为安全起见已停止，未写入任何笔记"
+                                f"（{exc}）；请修改或删除这个模板") from exc
+        raise VaultCRMError(f"自定义模板 {user_file} 有误，未写入任何笔记：{exc}；请修改或删除这个模板") from exc

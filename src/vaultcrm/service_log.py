@@ -24,8 +24,7 @@ TEMPLATE = "service_log.md.j2"
 
 def recent_services(index: VaultIndex, today: dt.date, days: int) -> list[ServiceRecord]:
     """SRV dated within the last `days` days up to `today` (both ends included), newest first."""
-    since = today - dt.timedelta(days=max(days, 1) - 1)
-    chosen = [s for s in index.services.values() if s.basics.date is not None and since <= s.basics.date <= today]
+    chosen = index.services_between(today - dt.timedelta(days=max(days, 1) - 1), today)
     return sorted(chosen, key=lambda s: (s.basics.date, s.basics.time or "", s.id), reverse=True)
 
 

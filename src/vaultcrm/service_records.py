@@ -28,6 +28,7 @@ from .followups import is_problem, plan_followups
 from .index import VaultIndex
 from .lifecycle import transition_entry
 from .models import ACTIVE_STATUSES, Appointment, Customer, FollowUp, ServiceRecord
+from .profiles import charge_package
 from .service_log import update_service_log
 from .values import AppointmentStatus, Channel, Satisfaction
 from .vault.loader import Vault, load_vault
@@ -98,6 +99,7 @@ class LogResult:
     dashboard_updated: bool = False
     warnings: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    package: str | None = None  # the 套餐 that paid, as written into 服务信息.套餐抵扣
 
 
 def time_range(start: dt.time | None, minutes: int | None) -> str | None:
@@ -198,10 +200,12 @@ def _log(vault: Vault, req: ServiceRequest, now: dt.datetime) -> LogResult:
         key = index.key_of(app)
         profile = index.customers.get(key or "")
         record = from_appointment(app, profile, req, settings)
+        payer = profile
     else:
         app = None
         customer, result_customer = _walk_in_customer(vault, req)
         record = walk_in(customer, req, settings, now)
+        payer = customer
     service = create_record(vault.root, settings, record, index.services.keys(), year=now.year)
     result = LogResult(service, app, new_customer=result_customer, problem=is_problem(service, settings.followups))
 
@@ -213,8 +217,14 @@ def _log(vault: Vault, req: ServiceRequest, now: dt.datetime) -> LogResult:
                           append={("预约状态", "状态更新"): [line]}, loaded=vault.loaded_stamp(app))
         except VaultCRMError as exc:
             raise VaultCRMError(f"服务记录 {service.id} 已写入（{service.path}），但预约状态未更新：{exc.message}",
-                                details=[f"请运行 vaultcrm status {app.id} 已完成"]) from None
+                                details=[f"请运行 vaultcrm status {app.id} 已完成 --force"]) from None
         result.status_change = (old, new)
+    if payer is not None:
+        try:
+            used = charge_package(vault, payer, service, now.date())
+            result.package = used.describe() if used else None
+        except VaultCRMError as exc:
+            result.warnings.append(f"套餐未扣减：{exc.message}，请在客户档案中手动修改")
 
     added = [r for r in (result_customer, service) if r is not None]
     fresh = dataclasses.replace(vault, index=VaultIndex(vault.root, [*index.records, *added]))

@@ -1,14 +1,16 @@
 """Read the customer sheet a studio already keeps: a CSV (UTF-8, UTF-8 with BOM, or GBK as Excel on a
-Chinese Windows saves it) or an Excel workbook (.xlsx), into a header and numbered rows.
+Chinese Windows saves it) or an Excel workbook (.xlsx), into numbered rows, blank rows left out.
 
 Row numbers are the ones the user sees in Excel or in a text editor, so a report can say "第 7 行".
-Cells come back as Excel gave them (text, numbers, dates); what they mean is customer_import's job.
+Cells come back as Excel gave them (text, numbers, dates); which row is the header and what the cells
+mean is customer_import's job.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from zipfile import BadZipFile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +21,7 @@ ENCODINGS = (("utf-8-sig", "UTF-8"), ("gb18030", "GBK"))
 
 @dataclass
 class Sheet:
-    header: list[str]
-    rows: list[tuple[int, list[object]]]  # (row number as the user sees it, cells)
+    rows: list[tuple[int, list[object]]]  # (row number as the user sees it, cells), blank rows left out
     encoding: str | None = None  # for a CSV: the encoding it was read with
     notes: list[str] = field(default_factory=list)
 
@@ -29,13 +30,11 @@ def _blank(cell: object) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
-def _split(numbered: list[tuple[int, list[object]]]) -> tuple[list[str], list[tuple[int, list[object]]]]:
-    """The first non-blank row is the header; blank rows are skipped."""
+def _non_blank(numbered: list[tuple[int, list[object]]]) -> list[tuple[int, list[object]]]:
     rows = [(n, cells) for n, cells in numbered if not all(_blank(c) for c in cells)]
     if not rows:
         raise VaultCRMError("表格是空的：没有表头，也没有数据")
-    (_, header), data = rows[0], rows[1:]
-    return ["" if _blank(h) else str(h).strip() for h in header], data
+    return rows
 
 
 def decode_csv(raw: bytes) -> tuple[str, str]:
@@ -61,9 +60,8 @@ def read_csv(raw: bytes) -> Sheet:
             line = reader.line_num + 1
     except csv.Error as exc:
         raise VaultCRMError(f"CSV 第 {reader.line_num} 行格式有误：{exc}") from None
-    header, rows = _split(numbered)
     notes = ["文件为 GBK 编码，已自动识别"] if encoding == "GBK" else []
-    return Sheet(header, rows, encoding, notes)
+    return Sheet(_non_blank(numbered), encoding, notes)
 
 
 def read_xlsx(path: Path) -> Sheet:
@@ -72,7 +70,7 @@ def read_xlsx(path: Path) -> Sheet:
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
         raise VaultCRMError(f"无法打开 Excel 文件 {path.name}：{exc}") from None
     try:
         sheet = book.worksheets[0]
@@ -80,8 +78,7 @@ def read_xlsx(path: Path) -> Sheet:
         notes = [f"读取第一个工作表「{sheet.title}」"] if len(book.worksheets) > 1 else []
     finally:
         book.close()
-    header, rows = _split(numbered)
-    return Sheet(header, rows, None, notes)
+    return Sheet(_non_blank(numbered), None, notes)
 
 
 def read_sheet(path: Path) -> Sheet:

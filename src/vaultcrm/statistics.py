@@ -203,6 +203,7 @@ class Ledger:
 
     def __init__(self, index: VaultIndex):
         self.index = index
+        self._months: dict[Month, ServiceFigures] = {}  # each month is also some note's 上月 and 去年同月
 
     @cached_property
     def _app_days(self) -> dict[dt.date, list[str]]:
@@ -230,25 +231,39 @@ class Ledger:
         return found
 
     @cached_property
-    def first_services(self) -> frozenset[str]:
-        """IDs of the services that are their customer's first ever (a service without a customer is its own).
+    def _day_of_service(self) -> dict[str, dt.date]:
+        return {i: day for day, ids in self._service_days.items() for i in ids}
 
-        Customers are told apart by `index.key_of`; only services without a 客户编号 need their model
-        built for that. Order: 服务日期, then 服务时间, then ID.
+    @cached_property
+    def customer_services(self) -> tuple[dict[str, list[str]], list[str]]:
+        """Dated service IDs by customer (as `index.key_of` tells them apart), and those without a customer.
+
+        Only services without a 客户编号 need their model built for that.
         """
-        services, key_of = self.index.services, self.index.key_of
-        day_of = {i: day for day, ids in self._service_days.items() for i in ids}
+        services, key_of, day_of = self.index.services, self.index.key_of, self._day_of_service
         groups: dict[str, list[str]] = defaultdict(list)
         for customer_id, ids in services.dates("customer", "customer_id").items():
             groups[customer_id].extend(i for i in ids if i in day_of)
         grouped = {i for ids in groups.values() for i in ids}
-        first: list[str] = []
+        anonymous: list[str] = []
         for i in day_of.keys() - grouped:
             key = key_of(services[i])
-            if key is None:
-                first.append(i)
-            else:
-                groups[key].append(i)
+            (anonymous if key is None else groups[key]).append(i)
+        return groups, anonymous
+
+    def service_days_of(self, customer_key: str) -> set[dt.date]:
+        day_of = self._day_of_service
+        return {day_of[i] for i in self.customer_services[0].get(customer_key, ())}
+
+    @cached_property
+    def first_services(self) -> frozenset[str]:
+        """IDs of the services that are their customer's first ever (a service without a customer is its own).
+
+        Order: 服务日期, then 服务时间, then ID.
+        """
+        groups, anonymous = self.customer_services
+        day_of, services = self._day_of_service, self.index.services
+        first = list(anonymous)
         for ids in groups.values():
             if not ids:
                 continue
@@ -280,6 +295,11 @@ class Ledger:
         return DailyFigures(day, self.tally([day]), len(self._service_days.get(day, ())))
 
     def service_figures(self, month: Month) -> ServiceFigures:
+        if month not in self._months:
+            self._months[month] = self._service_figures(month)
+        return self._months[month]
+
+    def _service_figures(self, month: Month) -> ServiceFigures:
         days = month.days()
         services = self._service_ids(days)
         first = self.first_services

@@ -52,15 +52,16 @@ def affected_periods(records: Iterable[Record], index: VaultIndex | None = None)
     """
     dates: set[dt.date] = set()
     months: set[Month] = set()
+    ledger = Ledger(index) if index is not None else None
     for record in records:
         day = _record_day(record)
         if day is not None:
             dates.add(day)
             months.add(Month.of(day))
-        if index is not None and isinstance(record, ServiceRecord):
+        if ledger is not None and isinstance(record, ServiceRecord):
             key = index.key_of(record)
             if key is not None:
-                months.update(Month.of(s.basics.date) for s in index.history(key).services if s.basics.date)
+                months.update(Month.of(d) for d in ledger.service_days_of(key))
     return dates, months
 
 

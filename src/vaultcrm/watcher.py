@@ -30,12 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from watchdog.events import (DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent,
-                             FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileSystemEvent,
-                             FileSystemEventHandler)
-from watchdog.observers import Observer
-from watchdog.observers.polling import PollingObserver
+from typing import TYPE_CHECKING
 
 from .config import CONFIG_NAME
 from .diagnostics import Diagnostic, Severity
@@ -48,12 +43,13 @@ from .stats_notes import affected_periods, update_statistics
 from .vault.loader import Vault, load_vault
 from .vault.scan import SKIP_DIRS, is_ignored
 
+if TYPE_CHECKING:
+    from watchdog.events import FileSystemEvent
+
 MAX_WAIT = 3.0  # seconds: a save every few milliseconds, without pause, still regenerates this often
 TICK = 0.2  # seconds: how often the loop looks at the stop flag and the calendar
 RETRY_FIRST, RETRY_MAX = 2.0, 60.0  # backoff after a failed regeneration (dashboard open elsewhere, …)
 
-_TRIGGERS = [FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileMovedEvent, FileDeletedEvent,
-             DirCreatedEvent, DirMovedEvent, DirDeletedEvent]  # not opened/closed-no-write: reads are not changes
 _TABLES = (("APP", "appointments"), ("SRV", "services"), ("FLW", "followups"), ("CUS", "customers"))
 
 Stamp = tuple[int, int, int]  # mtime_ns, size, inode
@@ -118,6 +114,8 @@ def _ids_at(index: VaultIndex, paths: set[str]) -> dict[str, set[tuple[str, str]
     data or models) so that a warm 100,000-note vault is not turned into models to find three notes.
     """
     found: dict[str, set[tuple[str, str]]] = {}
+    if not paths:
+        return found
     for kind, name in _TABLES:
         for record_id, item in getattr(index, name)._items.items():
             path = item["path"] if type(item) is dict else item.path
@@ -140,7 +138,17 @@ def _identity(customer: Customer) -> tuple:
     return customer.name, customer.phone
 
 
-def touched_periods(old: VaultIndex, new: VaultIndex, changed: set[str]) -> tuple[list[str], set[dt.date], set[Month]]:
+@dataclass(frozen=True)
+class Touched:
+    """What a set of changed files means for the statistics."""
+
+    notes: list[str]  # the record notes among them (where a record was or is)
+    dates: set[dt.date]
+    months: set[Month]
+    services: bool  # a service record among them: the dashboard's 服务日志 may change
+
+
+def touched_periods(old: VaultIndex, new: VaultIndex, changed: set[str]) -> Touched:
     """The record notes among `changed` paths, and the days and months their change can move.
 
     Each record is looked up by ID in both indexes, so an edit, a move (even of one of two notes sharing
@@ -163,17 +171,29 @@ def touched_periods(old: VaultIndex, new: VaultIndex, changed: set[str]) -> tupl
             days, group_months = affected_periods(group, index)
             dates |= days
             months |= group_months
-    return sorted(at_old.keys() | at_new.keys()), dates, months
+    return Touched(sorted(at_old.keys() | at_new.keys()), dates, months, any(kind == "SRV" for kind, _ in ids))
 
 
-class _Queue(FileSystemEventHandler):
-    """Hands events from the observer's thread to the watcher's loop; judging them happens there."""
+class _Queue:
+    """An event handler that hands events from the observer's thread to the watcher's loop."""
 
     def __init__(self, sink: queue.SimpleQueue):
         self.sink = sink
 
-    def on_any_event(self, event: FileSystemEvent) -> None:
+    def dispatch(self, event: FileSystemEvent) -> None:  # what watchdog calls on a handler
         self.sink.put(event)
+
+
+def _observer(poll: bool, interval: float):
+    """watchdog is imported here, not at the top: every other command would pay for it at start."""
+    from watchdog import events as ev
+    from watchdog.observers import Observer
+    from watchdog.observers.polling import PollingObserver
+
+    # Not opened / closed-without-writing: reading a note (we do, to reload) is not a change.
+    triggers = [ev.FileCreatedEvent, ev.FileModifiedEvent, ev.FileClosedEvent, ev.FileMovedEvent,
+                ev.FileDeletedEvent, ev.DirCreatedEvent, ev.DirMovedEvent, ev.DirDeletedEvent]
+    return (PollingObserver(timeout=interval) if poll else Observer()), triggers
 
 
 class Watcher:
@@ -204,8 +224,8 @@ class Watcher:
         Observing starts first, so a save during the initial load is not missed. A broken
         `vaultcrm.yaml` raises ConfigError: there is nothing sensible to watch with.
         """
-        self._observer = PollingObserver(timeout=self.interval) if self.poll else Observer()
-        self._observer.schedule(_Queue(self._events), str(self.root), recursive=True, event_filter=_TRIGGERS)
+        self._observer, triggers = _observer(self.poll, self.interval)
+        self._observer.schedule(_Queue(self._events), str(self.root), recursive=True, event_filter=triggers)
         try:
             self._observer.start()
         except OSError as exc:
@@ -215,7 +235,7 @@ class Watcher:
         self.vault = self._load()
         self._today = self.now().date()
         reports: list[Report] = []
-        written = self._regenerate(self.vault, None, None, reports)
+        written = self._regenerate(self.vault, None, None, True, reports)
         self._reported = frozenset(d for d in self.vault.diagnostics if d.severity is Severity.ERROR)
         reports.insert(0, Started(self.now(), len(self.vault.files), tuple(written or ()),
                                   tuple(sorted(self._reported))))
@@ -325,15 +345,18 @@ class Watcher:
         self._reported = errors
         try:
             changed = {path for path, _ in old.files.items() ^ new.files.items()}
-            notes, dates, months = touched_periods(old.index, new.index, changed)
+            touched = touched_periods(old.index, new.index, changed)
+            notes = touched.notes
             if new.settings != old.settings:
                 notes, self._full_due = [*notes, CONFIG_NAME], True
             if not (notes or self._full_due or self._new_day):
                 self.vault = new  # plain notes, the dashboard's own text: nothing to count
                 return reports
             if self._full_due:
-                dates = months = None
-            written = self._regenerate(new, dates, months, reports)
+                written = self._regenerate(new, None, None, True, reports)
+            else:
+                written = self._regenerate(new, touched.dates, touched.months, self._new_day or touched.services,
+                                           reports)
         except Exception as exc:  # noqa: BLE001 - a bug must not end the watch; it is logged with its traceback
             self._fail(f"意外错误：{type(exc).__name__}: {exc}", exc, reports)
             return reports
@@ -342,7 +365,7 @@ class Watcher:
             reports.append(Updated(self.now(), tuple(notes), tuple(written), tuple(fixed)))
         return reports
 
-    def _regenerate(self, vault: Vault, dates, months, reports: list[Report]) -> list[str] | None:
+    def _regenerate(self, vault: Vault, dates, months, service_log: bool, reports: list[Report]) -> list[str] | None:
         """Write the affected notes (all of them for None); None and a Failed report when refused.
 
         On failure the caller keeps the previous vault, so the retry sees the same changes again.
@@ -351,7 +374,7 @@ class Watcher:
         try:
             written = update_statistics(vault, dates=dates, months=months, today=today)
             dashboard = vault.settings.folders.dashboard
-            if update_service_log(vault, today) and dashboard not in written:
+            if service_log and update_service_log(vault, today) and dashboard not in written:
                 written.append(dashboard)
         except (VaultCRMError, OSError) as exc:
             self._fail(exc.message if isinstance(exc, VaultCRMError) else f"写入失败：{exc}", None, reports)
@@ -373,4 +396,4 @@ class Watcher:
             reports.append(Failed(self.now(), message, delay, error))
 
 
-__all__ = ["Failed", "NoteErrors", "Report", "Started", "Status", "Updated", "Watcher", "touched_periods"]
+__all__ = ["Failed", "NoteErrors", "Report", "Started", "Status", "Touched", "Updated", "Watcher", "touched_periods"]

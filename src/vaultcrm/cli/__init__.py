@@ -14,12 +14,13 @@ import typer
 from .base import app, console_err
 from . import check as _check  # noqa: F401  (registers commands)
 from . import init as _init  # noqa: F401
-from . import stats as _stats  # noqa: F401
+from . import stats as _stats, report as _report, export as _export  # noqa: F401
 from . import booking as _booking  # noqa: F401
 from . import customer as _customer, membership as _membership, imports as _imports  # noqa: F401
 from . import log as _log  # noqa: F401  (also registers `follow`)
 from . import remind as _remind  # noqa: F401
 from . import watch as _watch  # noqa: F401
+from . import backup as _backup, privacy as _privacy  # noqa: F401  (backup, restore, forget, purge)
 
 
 def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:

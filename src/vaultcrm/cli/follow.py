@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
@@ -66,14 +67,14 @@ def problem_panel(service: ServiceRecord, followups: list[FollowUp]) -> Panel:
 
 
 def _table(followups: list[FollowUp], index: VaultIndex, today: dt.date, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for column in ("编号", "计划日期", "类型", "客户", "电话"):
         table.add_column(column, no_wrap=True)
     table.add_column("服务", overflow="fold")
     for f in followups:
         due = due_of(f)
         service = index.services.get(f.basics.service_id or "")
-        what = " ".join(x for x in (f.basics.service_id, service.service.service if service else None) if x)
+        what = (service.service.service if service else None) or f.basics.service_id or ""
         style = "red" if due is not None and due < today else ("bold" if due == today else None)
         table.add_row(f.id, str(due or "未定"), escape(f.basics.kind or "回访"), escape(f.customer.customer_name or ""),
                       escape(f.customer.phone or ""), escape(what), style=style)

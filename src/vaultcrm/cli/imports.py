@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..customer_import import CREATE, MERGE, REJECT, ImportPlan, Verdict, apply_import, plan_import
 from ..spreadsheet import read_sheet
@@ -21,16 +20,14 @@ app.add_typer(import_app, name="import")
 _STYLE = {CREATE: "green", MERGE: "cyan", REJECT: "red"}
 
 
-def _table(plan: ImportPlan, which: Callable[[Verdict], bool]) -> Table:
-    table = Table(title_justify="left")
-    for name in ("行号", "结果", "姓名", "电话", "说明"):
-        table.add_column(name, justify="right" if name == "行号" else "left")
+def _print_rows(plan: ImportPlan, which: Callable[[Verdict], bool]) -> None:
+    """One line a row, so a long reason wraps instead of being cut: `第 7 行 拒绝 周八 —：缺少电话`."""
     for v in plan.verdicts:
         if which(v):
             detail = "；".join(x for x in (v.detail, *v.warnings) if x)
-            table.add_row(str(v.row), f"[{_STYLE[v.action]}]{v.action}[/{_STYLE[v.action]}]", escape(v.name or "—"),
-                          escape(v.phone or "—"), escape(detail or "—"))
-    return table
+            style = _STYLE[v.action]
+            console.print(f"第 {v.row} 行 [{style}]{v.action}[/{style}] {escape(v.name or '—')} "
+                          f"{escape(v.phone or '—')}" + (f"：{escape(detail)}" if detail else ""))
 
 
 @import_app.command("customers")
@@ -50,8 +47,7 @@ def customers(
     counts = f"新建 {plan.count(CREATE)} 位，合并 {plan.count(MERGE)} 行，拒绝 {plan.count(REJECT)} 行"
     if dry_run:
         console.print(f"试运行（未写入）：将{counts}")
-        if plan.verdicts:
-            console.print(_table(plan, lambda v: True))
+        _print_rows(plan, lambda v: True)
         return
     done = apply_import(vault, plan)
     console.print(f"[green]导入完成[/green]：{counts}")
@@ -61,4 +57,4 @@ def customers(
     if done.merged:
         console.print("补充档案 " + escape("、".join(c.id for c in done.merged)))
     if any(v.action == REJECT or v.warnings for v in plan.verdicts):
-        console.print(_table(plan, lambda v: v.action == REJECT or bool(v.warnings)))
+        _print_rows(plan, lambda v: v.action == REJECT or bool(v.warnings))

@@ -108,6 +108,7 @@ def result_json(result: LogResult) -> dict:
     data["问题客户"] = result.problem
     data["已安排跟进"] = followup_rows(result.followups, {result.service.id: result.service})
     data["服务日志已更新"] = result.dashboard_updated
+    data["套餐抵扣"] = result.package
     return data
 
 
@@ -141,6 +142,8 @@ def _print_result(result: LogResult) -> None:
     if result.status_change:
         old, new = result.status_change
         console.print(f"预约 {result.appointment.id}：{old.value} → [green]{new.value}[/green]")
+    if result.package:
+        console.print(f"套餐抵扣：{escape(result.package)}")
     for f in result.followups:
         console.print(f"已安排回访 {f.id} {f.basics.kind} {f.basics.due}")
     if result.problem:

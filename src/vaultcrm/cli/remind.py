@@ -86,7 +86,7 @@ def _show(report: RemindReport, fmt: OutputFormat, root, settings, send: bool) -
 
 @remind_app.command("done")
 def done(
-    entry_id: Annotated[str, typer.Argument(help="提醒编号，如 R-0212-01（见提醒笔记或 remind 的输出）")],
+    entry_id: Annotated[str, typer.Argument(metavar="编号", help="提醒编号，如 R-0212-01（见提醒笔记或 remind 的输出）")],
     at: AtOption = None,
 ) -> None:
     """把一条提醒标记为已完成（手动处理过的提醒，不会再发送）。"""

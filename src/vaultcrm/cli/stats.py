@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from ..periods import Month
+from ..profiles import update_tags
 from ..render import render
 from ..service_log import update_service_log
 from ..statistics import CHANNELS, DailyFigures, MonthlyFigures, daily_figures, monthly_figures
@@ -124,6 +125,7 @@ def stats(
     written = update_statistics(vault, today=today)
     if update_service_log(vault, today) and vault.settings.folders.dashboard not in written:
         written.append(vault.settings.folders.dashboard)
+    update_tags(vault, today)  # customer profiles' 标签, 会员等级 and 积分 (profiles.py); not statistics notes
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps({"updated": written}, ensure_ascii=False))
         return

@@ -131,9 +131,9 @@ def watch(
     try:
         with _stop_on_signals(stop), out.live or nullcontext():
             reports = watcher.start()
-            out.line(f"开始监视 {root}（{mode}），共 {watcher.status().notes} 篇笔记", reports[0].at)
             for report in reports:
                 out.show(report)
+            out.line(f"开始监视 {root}（{mode}），共 {watcher.status().notes} 篇笔记", watcher.now())
             watcher.run(stop, out.show)
     except KeyboardInterrupt:
         pass

@@ -1,23 +1,23 @@
 """A fast, exact parser for the template-shaped YAML frontmatter of vaultcrm notes.
 
 Reading a whole vault means parsing tens of thousands of small frontmatters, and libyaml
-(`yaml.CSafeLoader`) costs ~100-160 µs per template note, mostly in node/event overhead.
-`parse()` handles only the simple block subset the templates use (nested block mappings, scalar
-block sequences of scalars or mappings, plain / one-line quoted scalars, multi-line plain scalars, comments) in one pass
-over the lines, and returns exactly what `yaml.load(text, Loader=yaml.CSafeLoader)` would (YAML 1.1
-resolution, done by PyYAML's own resolver and constructor). The moment it meets anything else it
-raises `Unsupported`; `load()` then falls back to libyaml, which also produces the real error for
-invalid YAML. Exactness beats coverage: every doubtful construct is Unsupported.
+(`yaml.CSafeLoader`) costs ~100-160 µs per template note, mostly in per-event Python overhead.
+`parse()` handles only the simple block subset the templates use (nested block mappings, block
+sequences of scalars or of mappings, plain and one-line quoted scalars, multi-line plain scalars,
+comments) in one pass over the lines, and returns exactly what `yaml.load(text,
+Loader=yaml.CSafeLoader)` would: YAML 1.1 resolution is done by the loader's own resolver and
+constructors. The moment it meets anything else it raises `Unsupported`; `load()` then falls back
+to libyaml, which also produces the real error for invalid YAML. Exactness beats coverage: every
+doubtful construct is Unsupported.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
-from yaml.resolver import Resolver
 
 __all__ = ["Unsupported", "parse", "load"]
 
@@ -34,13 +34,14 @@ _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _REJECT = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _MAX_KEY = 250  # libyaml forgets a simple key after 1024 characters; stay well below
 _STR = "tag:yaml.org,2002:str"
-_RESOLVER = Resolver()
-_FIRST = frozenset(k for k in Resolver.yaml_implicit_resolvers if k)  # chars that may not be str
-_CONSTRUCTOR = SafeConstructor()
+# Resolve and construct with CSafeLoader's own tables (custom resolvers must be added before import).
+_LOADER = yaml.CSafeLoader("")
+_FIRST = frozenset(k for k in _LOADER.yaml_implicit_resolvers if k)  # chars that may not be str
 _BUILD = {
-    tag: SafeConstructor.yaml_constructors[tag]
+    tag: _LOADER.yaml_constructors[tag]
     for tag in ("tag:yaml.org,2002:" + name for name in ("null", "bool", "int", "float", "timestamp"))
 }
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")  # the date-only YAML 1.1 timestamp
 _CACHE: dict[str, object] = {}  # plain scalar -> value, for scalars that need resolving
 _KEYS: set[str] = set()  # keys known to be valid plain str keys
 _MISS = object()
@@ -51,12 +52,20 @@ def _resolve(s: str) -> object:
     value = _CACHE.get(s, _MISS)
     if value is not _MISS:
         return value
-    tag = _RESOLVER.resolve(ScalarNode, s, (True, False))
+    # Cheap exact shortcuts for the usual unique values (phones, counts, dates), left uncached.
+    if s.isdigit() and s.isascii() and len(s) < 19 and (s[0] != "0" or len(s) == 1):
+        return int(s)  # what the int resolver and construct_yaml_int make of plain decimals
+    if len(s) == 10 and _DATE.match(s):
+        try:
+            return dt.date(int(s[:4]), int(s[5:7]), int(s[8:]))
+        except ValueError:
+            raise Unsupported(s) from None
+    tag = _LOADER.resolve(ScalarNode, s, (True, False))
     if tag == _STR:
         value = s
     elif tag in _BUILD:
         try:
-            value = _BUILD[tag](_CONSTRUCTOR, ScalarNode(tag, s))
+            value = _BUILD[tag](_LOADER, ScalarNode(tag, s))
         except Exception:  # e.g. 2026-02-30: let libyaml's loader raise its own error
             raise Unsupported(s) from None
     else:  # merge `<<`, value `=`: no safe constructor

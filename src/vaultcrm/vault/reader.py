@@ -16,11 +16,10 @@ from pydantic import ValidationError
 from ..diagnostics import Diagnostic, Severity, error, warning
 from ..models import TYPE_BY_ID_KEY, Customer, Record
 from ..values import PLACEHOLDERS
-from . import fastyaml
+from . import bounds, fastyaml
 from .lines import key_line
 
 MAX_READ = 2 << 20  # a frontmatter lives at the top; huge bodies are not read past this
-MAX_NODES = 20_000  # bounds the work an alias bomb can cause
 
 _BOM = b"\xef\xbb\xbf"
 _OPEN = re.compile(rb"---[ \t]*\r?\n")
@@ -72,7 +71,8 @@ def split_frontmatter(raw: bytes) -> tuple[bytes, int] | None:
     opening = _OPEN.match(raw, start)
     if not opening:
         return None
-    close = _CLOSE.search(raw, opening.end())
+    # A frontmatter longer than the limit is refused anyway: never scan a 50 MB note for its fence.
+    close = _CLOSE.search(raw, opening.end(), opening.end() + bounds.MAX_FRONTMATTER + 16)
     if close is None:
         if _ID_KEY_BYTES.search(raw, 0, 4096):
             raise _Problem(1, "frontmatter 缺少结束的 --- 行")
@@ -105,6 +105,10 @@ def _legacy_encoded_record(fm: bytes) -> bool:
 def parse_yaml(text: str, first_line: int) -> object:
     """YAML through the template-shaped fast path, else libyaml; never constructs Python objects from tags."""
     try:
+        bounds.check_text(text)
+    except bounds.TooComplex as exc:
+        raise _Problem(first_line, str(exc)) from None
+    try:
         data = fastyaml.load(text.replace("\r\n", "\n") if "\r" in text else text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -118,25 +122,11 @@ def parse_yaml(text: str, first_line: int) -> object:
         raise _Problem(line, f"YAML 语法错误：{problem}") from None
     except RecursionError:
         raise _Problem(first_line, "frontmatter 嵌套过深") from None
-    if "*" in text and _too_big(data):  # only aliases can make a small text a big structure
-        raise _Problem(first_line, "frontmatter 过大或包含过多别名引用（&/*），已拒绝读取")
+    try:
+        bounds.check_data(text, data)
+    except bounds.TooComplex as exc:
+        raise _Problem(first_line, str(exc)) from None
     return data
-
-
-def _too_big(data: object) -> bool:
-    budget = MAX_NODES
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        budget -= 1
-        if budget < 0:
-            return True
-        if isinstance(item, dict):
-            stack.extend(item.values())
-            budget -= len(item)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def classify(data: dict) -> type[Record] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -36,6 +36,10 @@ class DayNote:
     relpath: str
     text: str | None = None  # as read or last written; None while the note does not exist
     stamp: FileStamp | None = None
+    saved: dict | None = field(init=False, default=None)  # the state as the file holds it
+
+    def __post_init__(self) -> None:
+        self.saved = self.log.state() if self.text is not None else None
 
     @property
     def day(self) -> dt.date:
@@ -81,7 +85,11 @@ def render_table(settings: Settings, root: Path, rows: list[Entry]) -> str:
 def write_day(root: Path, settings: Settings, note: DayNote) -> bool:
     """Write the note's state and table; False when the file already says exactly that."""
     path = root / note.relpath
-    rows = note.log.rows()
+    rows, state = note.log.rows(), note.log.state()
+    table = render_table(settings, root, rows)
+    if note.text is not None and state == note.saved and read_block(note.text, BLOCK) == table.strip("\r\n"):
+        return False  # parsing and editing the frontmatter costs more than this comparison
+    written = True
     if note.text is None:
         text = render("reminders_day.md.j2", root / settings.folders.templates, day=note.day, rows=rows)
         _verify(note, text)
@@ -91,19 +99,17 @@ def write_day(root: Path, settings: Settings, note: DayNote) -> bool:
             raise ConcurrentChangeError(f"{note.relpath} 刚被其他程序创建，未写入；请重试") from None
     else:
         try:
-            text = edit_frontmatter(note.text, {(DAY_KEY,): note.day, (STATE_KEY,): note.log.state()})
+            text = edit_frontmatter(note.text, {(DAY_KEY,): note.day, (STATE_KEY,): state})
         except EditError as exc:
             raise VaultCRMError(f"{note.relpath}: 无法更新属性（{exc}），请检查该笔记的 frontmatter") from None
-        text = replace_block(text, BLOCK, render_table(settings, root, rows))
-        if text == note.text:
-            return False
+        text = replace_block(text, BLOCK, table)
         try:
-            write_atomic(path, text.encode("utf-8"), expect=note.stamp)
+            written = write_atomic(path, text.encode("utf-8"), expect=note.stamp)
         except ConcurrentEditError:
             raise ConcurrentChangeError(f"{note.relpath} 在读取后被修改（可能正在 Obsidian 中编辑），"
                                         "未写入；下次运行会重试") from None
-    note.text, note.stamp = text, read_stamped(path)[1]
-    return True
+    note.text, note.stamp, note.saved = text, read_stamped(path)[1], state
+    return written
 
 
 def _verify(note: DayNote, text: str) -> None:

@@ -153,13 +153,22 @@ def _write_temp(folder: Path, name: str, data: bytes, mode: int | None) -> Path:
     return tmp
 
 
-def write_atomic(path: str | os.PathLike, data: bytes, *, expect: FileStamp | None = None) -> bool:
+def write_atomic(path: str | os.PathLike, data: bytes, *, expect: FileStamp | None = None,
+                 within: str | os.PathLike | None = None) -> bool:
     """Replace `path` with `data` all at once. False when the file already holds exactly `data`.
 
     With `expect`, refuse (ConcurrentEditError, nothing written) unless the file still holds what was
     read; the check is repeated right before the rename to keep the race window as small as we can.
+    With `within` (the vault root), refuse (UnsafePathError) a path that really lands outside it, e.g.
+    through a folder that is a symlink out of the vault.
     """
     path = Path(path)
+    if within is not None:
+        try:
+            relpath = path.relative_to(within)
+        except ValueError:
+            raise UnsafePathError(f"{path} is not inside {within}") from None
+        safe_path(within, relpath)
     if path.is_symlink():
         raise UnsafePathError(f"refusing to replace a symlink: {path}")
     old, current, mode = _current(path)

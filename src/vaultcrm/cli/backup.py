@@ -1,0 +1,117 @@
+"""`vaultcrm backup [--keep 7]`, `backup list` and `restore ARCHIVE [--yes]`.
+
+Restoring overwrites notes, so it always shows what it would do first. On a terminal it then asks;
+in a script it only shows the preview and stops unless `--yes` is given, which makes a bare
+`vaultcrm restore ARCHIVE` a safe dry run.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..backup import apply_restore, create_backup, find_archive, list_backups, plan_restore
+from ..config import load_settings
+from ..errors import VaultCRMError
+from .base import app, console, vault_root
+from .stats import parse_at
+
+SHOWN = 15  # file names listed per group in a preview
+
+backup_app = typer.Typer(help="备份库中的笔记与 vaultcrm.yaml（.vaultcrm/backups/ 下按日期命名的 zip），并按天轮换。",
+                         invoke_without_command=True, rich_markup_mode=None)
+app.add_typer(backup_app, name="backup")
+
+AtOption = Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”，如 '2026-02-12 18:00'")]
+
+
+def confirm_or_stop(question: str, refusal: str, yes: bool) -> None:
+    """Go on with --yes; ask on a terminal; otherwise stop (exit 1) with `refusal`."""
+    if yes:
+        return
+    if sys.stdin.isatty():
+        typer.confirm(question, default=False, abort=True)
+        return
+    raise VaultCRMError(refusal)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.1f} KB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MB"
+
+
+@backup_app.callback()
+def backup(
+    ctx: typer.Context,
+    keep: Annotated[int, typer.Option("--keep", help="保留最近多少天的备份（每天一份）")] = 7,
+    at: AtOption = None,
+) -> None:
+    """备份：把所有笔记与 vaultcrm.yaml 打包到 .vaultcrm/backups/vaultcrm-日期-时间.zip，只保留最近 --keep 天（每天一份）。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    root = vault_root()
+    now = parse_at(at, load_settings(root)[0])
+    result = create_backup(root, now, keep=keep)
+    console.print(f"已备份 {result.files} 个文件 → {result.archive.path.relative_to(root)}（{_size(result.archive.size)}）")
+    for archive in result.pruned:
+        console.print(f"[dim]已删除过期备份 {archive.name}[/dim]")
+
+
+@backup_app.command("list")
+def backup_list() -> None:
+    """列出已有的备份，最新的在前。"""
+    root = vault_root()
+    archives = list_backups(root)
+    if not archives:
+        console.print("还没有备份；运行 vaultcrm backup 创建一份")
+        return
+    table = Table("备份", "大小", "类型", title=f"备份（{root / '.vaultcrm' / 'backups'}）", title_justify="left")
+    for a in archives:
+        table.add_row(a.name, _size(a.size), "恢复前自动备份" if a.safety else "日常备份")
+    console.print(table)
+
+
+def _show(label: str, names: list[str]) -> None:
+    if not names:
+        return
+    console.print(f"{label} {len(names)} 个：")
+    for name in names[:SHOWN]:
+        console.print(f"  {name}", markup=False)
+    if len(names) > SHOWN:
+        console.print(f"  …… 另有 {len(names) - SHOWN} 个")
+
+
+@app.command()
+def restore(
+    archive: Annotated[str, typer.Argument(help="备份文件：路径，或 .vaultcrm/backups/ 中的文件名")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="不再询问，直接恢复")] = False,
+    at: AtOption = None,
+) -> None:
+    """从备份恢复笔记：先列出将覆盖与新增的文件并确认，再为当前状态做一次安全备份，然后逐个文件原子写入。"""
+    root = vault_root()
+    now = parse_at(at, load_settings(root)[0])
+    plan = plan_restore(root, find_archive(root, archive))
+    console.print(f"备份 {plan.archive.name}：")
+    _show("[yellow]将覆盖[/yellow]", plan.overwritten)
+    _show("[green]将新增[/green]", plan.added)
+    _show("[yellow]将删除（同一编号的记录已改名，由备份中的版本取代）[/yellow]", sorted(plan.replaced.values()))
+    console.print(f"内容相同、不变 {len(plan.unchanged)} 个；库中另有 {plan.untouched} 个笔记不在备份中，保持不动。")
+    if plan.revived:
+        console.print(f"[red]注意：备份中有已注销客户（{'、'.join(plan.revived)}）注销前的个人信息，恢复后会重新出现；"
+                      "恢复后请再对他们运行 vaultcrm customer forget。[/red]")
+    if not plan.changes:
+        console.print("当前库与备份一致，无需恢复。")
+        return
+    confirm_or_stop(f"确认恢复？将覆盖 {len(plan.overwritten)} 个、新增 {len(plan.added)} 个文件",
+                    f"未恢复（仅预览）：将覆盖 {len(plan.overwritten)} 个、新增 {len(plan.added)} 个文件；确认无误请加 --yes",
+                    yes)
+    result = apply_restore(root, plan, now)
+    if result.safety:
+        console.print(f"已先备份当前状态 → {result.safety.path.relative_to(root)}")
+    console.print(f"[green]已恢复 {len(result.written)} 个文件[/green]")
+    _show("已删除被取代的", result.removed)
+    if result.skipped:
+        _show("[red]在预览后被修改、未覆盖[/red]", result.skipped)
+        raise typer.Exit(1)

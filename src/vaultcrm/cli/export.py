@@ -1,0 +1,52 @@
+"""`vaultcrm export csv|ics`: the records as Excel-ready CSV files, appointments as a calendar feed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import VaultCRMError
+from ..exports import export_csv, export_ics
+from ..vault.writer import write_atomic
+from .base import app, console, open_vault, warn_diagnostics
+
+export_app = typer.Typer(help="导出：CSV 表格（Excel 可直接打开）或 iCalendar 日历订阅（.ics）。", no_args_is_help=True,
+                         rich_markup_mode=None)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("csv")
+def export_csv_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="输出目录（默认当前目录）")] = Path("."),
+) -> None:
+    """每类记录一个 CSV：预约.csv、服务记录.csv、跟进.csv、客户.csv（UTF-8 带 BOM）。"""
+    vault = open_vault()
+    warn_diagnostics(vault.diagnostics)
+    for path, rows, changed in export_csv(vault.index, out.expanduser()):
+        note = "" if changed else "（内容未变）"
+        console.print(f"[green]已导出[/green] {path}：{rows} 条{note}", highlight=False)
+
+
+@export_app.command("ics")
+def export_ics_command(
+    technician: Annotated[Optional[str], typer.Option("--technician", "-t", help="只导出这位技师的预约")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="写入此文件（默认输出到屏幕）")] = None,
+) -> None:
+    """把待服务、已确认、服务中和已完成的预约导出为 iCalendar 日历（可导入手机或电脑日历）。"""
+    vault = open_vault()
+    warn_diagnostics(vault.diagnostics)
+    text, count = export_ics(vault.index, vault.settings, technician)
+    data = text.encode("utf-8")
+    if out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        write_atomic(out.expanduser(), data)
+    except OSError as exc:
+        raise VaultCRMError(f"无法写入 {out}：{exc.strerror or exc}") from None
+    console.print(f"[green]已导出[/green] {out}：{count} 个预约", highlight=False)

@@ -1,0 +1,138 @@
+"""`vaultcrm report technicians|services|customers`: one month's management report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from decimal import Decimal
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table as RichTable
+
+from ..customer_report import customer_report
+from ..periods import Month
+from ..render import render
+from ..reports import Report, cell_text, service_report, technician_report
+from .base import app, console, open_vault, warn_diagnostics
+from .options import OutputFormat, UsageError, parse_format
+from .stats import parse_at, parse_month_option
+
+KINDS = {"technicians": "technicians", "technician": "technicians", "tech": "technicians", "技师": "technicians",
+         "services": "services", "service": "services", "服务": "services", "服务项目": "services",
+         "customers": "customers", "customer": "customers", "客户": "customers"}
+
+
+def _plain(value):
+    """JSON and CSV want numbers, not ¥ strings: an amount is an int when whole, else a float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def report_json(report: Report) -> dict:
+    data: dict = {"month": str(report.month), "报表": report.title}
+    data.update(_plain(report.summary))
+    for table in report.tables:
+        data[table.title] = [_plain(row) for row in table.rows]
+        if table.total is not None:
+            data["合计"] = _plain(table.total)
+    return data
+
+
+def report_csv(report: Report) -> str:
+    """The report's main table (and its 合计 row) as CSV."""
+    table = report.tables[0]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([c.name for c in table.columns])
+    for row in table.rows + ([table.total] if table.total else []):
+        writer.writerow(["" if (v := _plain(row.get(c.name))) is None else v for c in table.columns])
+    return buffer.getvalue()
+
+
+def _cells(table) -> list[list[str]]:
+    rows = table.rows + ([table.total] if table.total else [])
+    return [[cell_text(c.kind, row.get(c.name)) for c in table.columns] for row in rows]
+
+
+def _summary_items(report: Report) -> list[tuple[str, str]]:
+    items = []
+    for name, value in report.summary.items():
+        if isinstance(value, dict):
+            items.extend((f"{name}·{k}", str(v)) for k, v in value.items())
+        else:
+            items.append((name, cell_text("percent" if name.endswith("率") else "int", value)))
+    return items
+
+
+def _print_wide(table: RichTable) -> None:
+    """On a terminal, cells fold to fit; piped or redirected, the table keeps its natural width rather
+    than an assumed 80 columns."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    Console(highlight=False, soft_wrap=True, width=max(console.width, natural)).print(table)
+
+
+def _print_text(report: Report) -> None:
+    if report.summary:
+        summary = RichTable(title=f"{report.title}（{report.month.label}）", title_justify="left")
+        summary.add_column("项目")
+        summary.add_column("数值", justify="right")
+        for name, value in _summary_items(report):
+            summary.add_row(name, value)
+        _print_wide(summary)
+    for table in report.tables:
+        rich = RichTable(title=table.title if report.summary else f"{report.title}（{report.month.label}）",
+                         title_justify="left")
+        for c in table.columns:
+            rich.add_column(c.name, justify="left" if c.kind == "text" else "right", overflow="fold")
+        for cells in _cells(table):
+            rich.add_row(*cells)
+        _print_wide(rich)
+
+
+@app.command()
+def report(
+    kind: Annotated[str, typer.Argument(help="technicians（技师）、services（服务项目）或 customers（客户）")],
+    month: Annotated[Optional[str], typer.Option("--month", "-m", help="统计月份，如 2026-02（默认本月）")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="text、md、json 或 csv")] = "text",
+    at: Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”（默认月份与客户分析的基准日）")] = None,
+) -> None:
+    """月度报表：技师业绩与提成、服务项目排行、客户分群/RFM/复购率/留存率。"""
+    which = KINDS.get(kind.strip().lower())
+    if which is None:
+        raise UsageError(f"未知的报表「{kind}」，可选：technicians（技师）、services（服务项目）、customers（客户）")
+    fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.MD, OutputFormat.JSON, OutputFormat.CSV})
+    the_month = parse_month_option(month) if month else None
+    vault = open_vault()
+    warn_diagnostics(vault.diagnostics)
+    now = parse_at(at, vault.settings)
+    the_month = the_month or Month.of(now.date())
+    if which == "technicians":
+        result = technician_report(vault.index, vault.settings, the_month)
+    elif which == "services":
+        result = service_report(vault.index, vault.settings, the_month)
+    else:
+        result = customer_report(vault.index, vault.settings, the_month, now.date())
+    if fmt is OutputFormat.JSON:
+        console.print_json(json.dumps(report_json(result), ensure_ascii=False))
+    elif fmt is OutputFormat.CSV:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(report_csv(result).encode("utf-8-sig"))
+        sys.stdout.buffer.flush()
+    elif fmt is OutputFormat.MD:
+        tables = [{"title": t.title, "header": [c.name for c in t.columns], "rows": _cells(t)} for t in result.tables]
+        console.out(render("report.md.j2", vault.root / vault.settings.folders.templates, title=result.title,
+                           month_label=result.month.label, summary=_summary_items(result), tables=tables),
+                    end="", highlight=False)
+    else:
+        _print_text(result)

@@ -1,0 +1,287 @@
+"""What the Personal Information Protection Law (PIPL) asks of a studio that keeps health data.
+
+- Consent: the 健康档案 (allergies, contraindications, health concerns) is sensitive personal
+  information (PIPL art. 28–29) and needs the customer's separate consent, recorded in the profile as
+  `授权同意.健康数据`. `check` warns about every profile that holds health data without it.
+- Forgetting (art. 47): `customer forget` anonymises a profile and scrubs the name, phone and health
+  fields from the customer's appointments, services and follow-ups. Dates, statuses, services,
+  durations, prices and the customer ID stay, so every statistic stays what it was while nothing in
+  the records points to the person any more.
+- Retention (art. 19): `purge` does the same for customers not seen for two years. Anonymising rather
+  than deleting is deliberate: the studio's past figures and accounts stay true, and anonymised
+  information is no longer personal information (art. 4 and 73).
+- Accountability: each forget and purge is appended to `.vaultcrm/logs/audit.log`, by customer ID
+  only (the log must not keep what was erased).
+
+Planning is pure (index in, edits out); `apply_scrubs` writes through the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .config import STATE_DIR, Settings
+from .diagnostics import Diagnostic, warning
+from .errors import NotFoundError, VaultCRMError
+from .index import VaultIndex
+from .models import Appointment, Customer, Record, ServiceRecord
+from .vault import store
+from .vault.notes import record_line
+from .vault.scan import scan
+
+FORGOTTEN_TAG = "已注销"
+AUDIT_LOG = f"{STATE_DIR}/logs/audit.log"
+RETENTION_YEARS = 2
+_PHONE_MASK = "[已删除]"
+
+
+def pseudonym(customer_id: str) -> str:
+    return f"{FORGOTTEN_TAG}-{customer_id}"
+
+
+def is_forgotten(customer: Customer) -> bool:
+    return FORGOTTEN_TAG in customer.tags and customer.name == pseudonym(customer.id)
+
+
+def has_health_data(customer: Customer) -> bool:
+    h = customer.health
+    return bool(h.allergies or h.contraindications or h.concerns)
+
+
+def health_data_without_consent(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
+    """A check (checks.CHECKS): health data kept without the customer's recorded consent."""
+    for customer in index.customers.values():
+        if has_health_data(customer) and customer.consent.health_data is not True:
+            yield warning(customer.path, record_line(index.root, customer, ("授权同意", "健康数据")),
+                          f"{customer.id} 的健康档案（过敏史/禁忌事项/健康关注）有内容，但没有健康数据授权"
+                          "（授权同意.健康数据: 是）。健康信息是敏感个人信息，须经客户单独同意："
+                          "请补录 授权同意.健康数据 与 同意日期，或清空健康档案")
+
+
+# -- planning (pure) ------------------------------------------------------------------------------
+@dataclass
+class Scrub:
+    """The edits that anonymise one note: frontmatter values, body text, and for a profile its new name."""
+
+    record: Record
+    changes: dict[tuple, object]
+    replacements: list[tuple[str, str]] = field(default_factory=list)
+    new_path: str | None = None
+
+    def body(self, text: str) -> str:
+        for old, new in self.replacements:
+            text = text.replace(old, new)
+        return text
+
+
+@dataclass
+class ForgetPlan:
+    customer: Customer
+    scrubs: list[Scrub]
+
+    @property
+    def notes(self) -> int:
+        return len(self.scrubs)
+
+
+def _replacements(customer: Customer, alias: str) -> list[tuple[str, str]]:
+    """Body text to replace. A one-character name would hit unrelated words, so it is left to `mentions`."""
+    pairs = []
+    if customer.name and len(customer.name) >= 2 and customer.name not in alias:
+        pairs.append((customer.name, alias))
+    if customer.phone:
+        pairs.append((customer.phone, _PHONE_MASK))
+    return pairs
+
+
+def _profile_scrub(customer: Customer, alias: str, new_path: str, replacements) -> Scrub:
+    changes: dict[tuple, object] = {}
+    if customer.name != alias:
+        changes[("客户姓名",)] = alias
+    for key, value in (("联系方式", customer.phone), ("生日", customer.birthday), ("推荐人", customer.referrer)):
+        if value:
+            changes[(key,)] = None
+    for key, value in (("过敏史", customer.health.allergies), ("禁忌事项", customer.health.contraindications),
+                       ("健康关注", customer.health.concerns)):
+        if value:
+            changes[("健康档案", key)] = None
+    if FORGOTTEN_TAG not in customer.tags:
+        changes[("标签",)] = [*customer.tags, FORGOTTEN_TAG]
+    return Scrub(customer, changes, replacements, new_path if new_path != customer.path else None)
+
+
+def _record_scrub(record: Record, customer: Customer, alias: str, new_link: str, replacements) -> Scrub:
+    section = "预约信息" if isinstance(record, Appointment) else "客户信息"
+    info = record.info if isinstance(record, Appointment) else record.customer
+    changes: dict[tuple, object] = {}
+    if info.customer_name and info.customer_name != alias:
+        changes[(section, "客户姓名")] = alias
+    if info.phone:
+        changes[(section, "联系方式")] = None
+    if not info.customer_id:  # tied by phone or name, which go: the ID keeps it the customer's
+        changes[(section, "客户编号")] = customer.id
+    if info.customer_link and info.customer_link != new_link:
+        changes[(section, "客户档案")] = new_link
+    if isinstance(record, ServiceRecord) and record.details.before.health_concerns:
+        changes[("服务详情", "服务前评估", "健康关注")] = None
+    return Scrub(record, changes, replacements)
+
+
+def plan_forget(index: VaultIndex, customer: Customer) -> ForgetPlan:
+    """Every edit that anonymises `customer`; notes that need none are left out (so it can be re-run)."""
+    alias = pseudonym(customer.id)
+    folder = str(PurePosixPath(customer.path).parent)
+    name = store.file_name(customer.model_copy(update={"name": alias}))
+    new_path = name if folder in ("", ".") else f"{folder}/{name}"
+    new_link = f"[[{PurePosixPath(new_path).stem}]]"
+    replacements = _replacements(customer, alias)
+    history = index.history(customer.id)
+    scrubs = [_record_scrub(r, customer, alias, new_link, replacements)
+              for r in (*history.appointments, *history.services, *history.followups)]
+    referrers = {customer.name, customer.link} - {None, ""}
+    scrubs += [Scrub(other, {("推荐人",): alias}) for other in index.customers.values()
+               if other.id != customer.id and other.referrer in referrers]
+    scrubs.append(_profile_scrub(customer, alias, new_path, replacements))
+    return ForgetPlan(customer, [s for s in scrubs if s.changes or s.new_path or s.replacements])
+
+
+def years_before(day: dt.date, years: int = RETENTION_YEARS) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def last_seen(index: VaultIndex, customer: Customer) -> dt.date | None:
+    """The customer's latest appointment, service or follow-up date (or first visit); None if none known."""
+    history = index.history(customer.id)
+    days = [a.info.date for a in history.appointments] + [s.basics.date for s in history.services]
+    days += [f.basics.date for f in history.followups] + [customer.first_visit]
+    days = [d for d in days if d is not None]
+    return max(days) if days else None
+
+
+@dataclass
+class PurgePlan:
+    before: dt.date
+    plans: list[tuple[ForgetPlan, dt.date]]  # with each customer's last visit
+    undated: list[Customer]  # no date at all: cannot tell, left alone
+
+    @property
+    def notes(self) -> int:
+        return sum(p.notes for p, _ in self.plans)
+
+
+def plan_purge(index: VaultIndex, before: dt.date) -> PurgePlan:
+    """Customers last seen before `before` (and not yet anonymised), with their forget plans."""
+    plans, undated = [], []
+    for customer in sorted(index.customers.values(), key=lambda c: c.id):
+        if is_forgotten(customer):
+            continue
+        seen = last_seen(index, customer)
+        if seen is None:
+            undated.append(customer)
+        elif seen < before:
+            plans.append((plan_forget(index, customer), seen))
+    return PurgePlan(before, plans, undated)
+
+
+# -- writing --------------------------------------------------------------------------------------
+@dataclass
+class ScrubResult:
+    changed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "path：why"; the rest went ahead: run again
+
+
+class Scrubber:
+    """Writes forget plans, one after another, through the store.
+
+    Each note is written only if it is still what the vault load saw (an edit in Obsidian meanwhile
+    is skipped, not overwritten) — except for the notes this scrubber itself wrote or renamed, which
+    a later plan of the same purge may touch again (a purged customer's referrer, say).
+    """
+
+    def __init__(self, root: Path, loaded: Callable[[Record], tuple[int, int] | None]):
+        self.root, self.loaded = root, loaded
+        self.moved: dict[str, str] = {}
+        self.written: dict[str, tuple[int, int] | None] = {}
+
+    def apply(self, plan: ForgetPlan) -> ScrubResult:
+        """The profile comes last, so an interrupted or partly skipped run is simply run again."""
+        result = ScrubResult()
+        for scrub in plan.scrubs:
+            record = scrub.record
+            path = self.moved.get(record.path, record.path)
+            stamp = self.written[path] if path in self.written else self.loaded(record)
+            record = record.model_copy(update={"path": path})
+            try:
+                if store.update_record(self.root, record, scrub.changes, loaded=stamp,
+                                       body=scrub.body if scrub.replacements else None):
+                    result.changed.append(path)
+                if scrub.new_path:
+                    store.rename_record(self.root, record, scrub.new_path)
+                    self.moved[record.path] = path = scrub.new_path
+                    result.changed = [p for p in result.changed if p != record.path] + [path]
+            except VaultCRMError as exc:
+                result.skipped.append(f"{path}：{exc.message}")
+                continue
+            self.written[path] = store.stat_key(self.root, path)
+        return result
+
+
+def mentions(root: Path, needles: Iterable[str]) -> list[str]:
+    """Notes that still contain any of `needles` (free text, reminder digests): for a manual look."""
+    wanted = [n.encode("utf-8") for n in needles if n and len(n) >= 2]
+    if not wanted:
+        return []
+    found = []
+    for relpath in sorted(scan(root)):
+        try:
+            data = (root / relpath).read_bytes()
+        except OSError:
+            continue
+        if any(n in data for n in wanted):
+            found.append(relpath)
+    return found
+
+
+def append_audit(root: Path, *, action: str, customer: str, operator: str, files: list[str],
+                 at: dt.datetime) -> None:
+    """One JSON line per action; O_APPEND keeps lines of concurrent writers whole."""
+    entry = {"time": at.isoformat(timespec="seconds"), "action": action, "customer": customer,
+             "operator": operator, "files": files}
+    path = root / AUDIT_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_audit(root: Path) -> list[dict]:
+    try:
+        lines = (root / AUDIT_LOG).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut by a crash
+    return entries
+
+
+def find_profile(index: VaultIndex, customer_id: str) -> Customer:
+    customer = index.customers.get(customer_id.strip().upper())
+    if customer is None:
+        raise NotFoundError(f"找不到客户 {customer_id}（请用客户编号，如 C-0001；vaultcrm customer list 可查）")
+    return customer
