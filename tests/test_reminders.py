@@ -122,16 +122,16 @@ def test_a_customer_reminder_refuses_details():
 # -- the day notes --------------------------------------------------------------------------------
 def test_the_note_lists_each_reminder_once_after_three_runs(cli, studio):
     for at in ("2026-02-12 08:30", "2026-02-12 12:05", "2026-02-12 13:45"):
-        assert cli(root := studio, "remind", "--at", at, "--quiet").exit_code == 0
-    table = rows(root, "2026-02-12")
+        assert cli(studio, "remind", "--at", at, "--quiet").exit_code == 0
+    table = rows(studio, "2026-02-12")
     contents = [r[3] for r in table]
     assert len(contents) == len(set(contents)) == 5
     assert sorted(r[0] for r in table) == [f"R-0212-0{i}" for i in range(1, 6)]
     assert contents[-1] == "服务前30分钟准备：张三 14:00 耳穴调理（李师傅，房间A）"
     assert table[-1][1:3] == ["2026-02-12 13:30", "预约提醒"]
     assert all(r[5:] == ["待发送", "-"] for r in table)
-    assert len(day_state(root, "2026-02-12")) == 5
-    assert [r[3] for r in rows(root, "2026-02-11")] == ["提前1天：张三 02-12 14:00 耳穴调理（李师傅）"]
+    assert len(day_state(studio, "2026-02-12")) == 5
+    assert [r[3] for r in rows(studio, "2026-02-11")] == ["提前1天：张三 02-12 14:00 耳穴调理（李师傅）"]
 
 
 @pytest.mark.parametrize("status", ["已取消", "已完成"])

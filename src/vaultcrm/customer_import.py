@@ -25,6 +25,7 @@ from .models import Customer
 from .profiles import parse_gender
 from .spreadsheet import Sheet
 from .values import Strength, parse_date
+from .vault.edit import split_note
 from .vault.loader import Vault
 from .vault.store import create_record, update_record
 from .vault.writer import read_stamped, write_atomic
@@ -338,7 +339,9 @@ def add_notes(path: Path, notes: list[str]) -> None:
     if not lines:
         return
     block = "".join(f"{line}{nl}" for line in lines)
-    m = re.search(r"^## 备注[ \t]*\r?$", text, re.M)
+    opening, frontmatter, _ = split_note(text)
+    body = len(opening) + len(frontmatter)  # a `## 备注` comment in the frontmatter is not the heading
+    m = re.compile(r"^## 备注[ \t]*\r?$", re.M).search(text, body)
     if m is None:
         new = text + ("" if text.endswith(nl) else nl) + f"{nl}## 备注{nl}{nl}{block}"
     else:

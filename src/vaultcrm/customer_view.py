@@ -134,8 +134,8 @@ def list_row(view: CustomerView) -> dict:
     c = view.customer
     values = (c.id, c.name, c.phone, view.tier, view.stats.visits, _day(view.stats.last_visit),
               _money(view.stats.spend_recent), view.points.balance, [s.value for s in view.segments], c.tags)
-    return dict(zip(LIST_COLUMNS, values))
+    return dict(zip(LIST_COLUMNS, values, strict=True))
 
 
-__all__ = ["CustomerView", "LIST_COLUMNS", "RECENT_SERVICES", "customer_view", "list_row", "package_json", "service_json",
-           "view_json"]
+__all__ = ["CustomerView", "LIST_COLUMNS", "RECENT_SERVICES", "customer_view", "list_row", "package_json",
+           "service_json", "view_json"]

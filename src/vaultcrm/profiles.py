@@ -113,8 +113,7 @@ def edit_changes(customer: Customer, edit: ProfileEdit, index: VaultIndex, setti
 
 @dataclass
 class Edited:
-    customer: Customer
-    changes: dict[tuple, object]
+    changes: dict[tuple, object]  # empty: the profile already said so, nothing was written
     warnings: list[str]
 
 
@@ -122,7 +121,7 @@ def edit_profile(vault: Vault, customer: Customer, edit: ProfileEdit, today: dt.
     changes, warnings = edit_changes(customer, edit, vault.index, vault.settings, today)
     if changes:
         update_record(vault.root, customer, changes, loaded=vault.loaded_stamp(customer))
-    return Edited(customer, changes, warnings)
+    return Edited(changes, warnings)
 
 
 # -- managed fields --------------------------------------------------------------------------------
@@ -170,14 +169,13 @@ def refresh_profiles(vault: Vault, today: dt.date) -> Refresh:
 
 
 def update_tags(vault: Vault, today: dt.date) -> list[str]:
-    """For `stats` and `watch`: refresh the managed fields; the IDs of the profiles rewritten."""
+    """For `stats`: refresh the managed fields of every profile; the IDs of the profiles rewritten."""
     return [c.id for c, _ in refresh_profiles(vault, today).changed]
 
 
 # -- points ------------------------------------------------------------------------------------------
 @dataclass
 class Redeemed:
-    customer: Customer
     points: int
     worth: Decimal
     balance: membership.PointsBalance  # after the redemption
@@ -195,7 +193,7 @@ def redeem_points(vault: Vault, customer: Customer, points: int, today: dt.date,
     after = membership.points_balance(after_customer, services, rules, today)
     update_record(vault.root, customer, {("积分",): after.balance}, append={("积分记录",): [entry]},
                   loaded=vault.loaded_stamp(customer))
-    return Redeemed(after_customer, points, membership.points_worth(points, rules), after)
+    return Redeemed(points, membership.points_worth(points, rules), after)
 
 
 # -- packages ----------------------------------------------------------------------------------------
@@ -208,7 +206,10 @@ def _raw_packages(vault: Vault, customer: Customer) -> list:
     """The profile's 套餐 list as written, user keys and all."""
     raw, _ = read_stamped(vault.root / customer.path)
     _, frontmatter, _ = split_note(raw.decode("utf-8", "replace"))
-    data = yaml.load(frontmatter, Loader=yaml.CSafeLoader) or {}
+    try:
+        data = yaml.load(frontmatter, Loader=yaml.CSafeLoader) or {}
+    except yaml.YAMLError:
+        raise VaultCRMError(f"{customer.path} 在读取后被改坏了（YAML 语法错误），套餐未扣减") from None
     packages = data.get("套餐") if isinstance(data, dict) else None
     return packages if isinstance(packages, list) else []
 

@@ -197,7 +197,8 @@ def list_(
     today = today_of(at, vault.settings)
     views = [customer_view(vault.index, c, vault.settings, today, recent=0)
              for c in sorted(vault.index.customers.values(), key=lambda c: c.id)]
-    views = [v for v in views if (wanted is None or wanted in v.segments) and (tier_name is None or v.tier == tier_name)]
+    views = [v for v in views
+             if (wanted is None or wanted in v.segments) and (tier_name is None or v.tier == tier_name)]
     rows = [list_row(v) for v in views]
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps(rows, ensure_ascii=False))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import yaml
 from pydantic import ValidationError
+from yaml.constructor import SafeConstructor
 
 from ..diagnostics import Diagnostic, Severity, error, warning
 from ..models import TYPE_BY_ID_KEY, Customer, Record
@@ -110,6 +111,9 @@ def parse_yaml(text: str, first_line: int) -> object:
         raise _Problem(first_line, str(exc)) from None
     try:
         data = fastyaml.load(text.replace("\r\n", "\n") if "\r" in text else text)
+    except yaml.reader.ReaderError as exc:  # NUL and other control characters: no mark, a byte offset
+        line = first_line + text.encode("utf-8").count(b"\n", 0, exc.position)
+        raise _Problem(line, f"含有不允许的控制字符（U+{exc.character:04X}），请删除") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = first_line + (mark.line if mark else 0)
@@ -122,11 +126,35 @@ def parse_yaml(text: str, first_line: int) -> object:
         raise _Problem(line, f"YAML 语法错误：{problem}") from None
     except RecursionError:
         raise _Problem(first_line, "frontmatter 嵌套过深") from None
+    except (ValueError, OverflowError):  # a bare 2026-02-30: YAML sees a date that does not exist
+        data = _load_lenient(text, first_line)
     try:
         bounds.check_data(text, data)
     except bounds.TooComplex as exc:
         raise _Problem(first_line, str(exc)) from None
     return data
+
+
+class _LenientLoader(yaml.CSafeLoader):
+    """libyaml, except that an impossible date stays text, for the field's own check to report."""
+
+
+def _timestamp_or_text(loader: _LenientLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)
+
+
+_LenientLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
+def _load_lenient(text: str, first_line: int) -> object:
+    """The note read again with impossible dates as text; any other unbuildable value is an error."""
+    try:
+        return yaml.load(text, Loader=_LenientLoader)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        raise _Problem(first_line, f"YAML 中有无法读取的值：{exc}") from None
 
 
 def classify(data: dict) -> type[Record] | None:

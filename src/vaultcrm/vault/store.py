@@ -109,7 +109,7 @@ def update_record(root: Path, record: Record, changes: dict[tuple, object], *,
             new_text = _edit_body(new_text, body)
     except UnicodeDecodeError:
         raise VaultCRMError(f"{record.path}: 文件不是 UTF-8 编码，无法修改") from None
-    except EditError as exc:
+    except (EditError, ValueError) as exc:  # ValueError: YAML that cannot be built, e.g. 2026-02-30
         raise VaultCRMError(f"{record.path}: 无法安全地修改该笔记（{exc}），未写入") from None
     try:
         return write_atomic(path, new_text.encode("utf-8"), expect=stamp, within=root)
