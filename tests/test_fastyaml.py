@@ -171,6 +171,29 @@ FILLED = [
   跟进时间: 14:00
   负责人: 前台
 """,
+    """客户编号: C-0076
+客户姓名: 梁子涵
+联系方式: '13642415371'
+生日: 1985-12-12
+健康档案:
+  过敏史:
+  健康关注: 偏头痛
+标签:
+授权同意:
+  健康数据: true
+  同意日期: 2026-10-10
+套餐:
+  - 名称: 肩颈理疗10次卡
+    服务项目: 全身推拿
+    总次数: 10
+    总金额: ¥1680
+    余额:
+    开始日期: 2026-10-10
+  -   名称: 足疗卡
+      剩余次数: 0
+      记录:
+      - '2026-10-11 10:00'
+""",
 ]
 
 
@@ -206,6 +229,8 @@ def test_seed_frontmatter_and_filled_notes():
         "a: 190:20:30", "a: 1_000.5", "a: 2026-02-11 10:00:00", "a: 2026-02-11t10:00:00Z", "- a\n- b", "  a: 1\nb: 2",
         "a:\n  b: 1\n c: 2", "a: 1\n  b: 2", "a:\n  - 1\n  b: 2", "a:\n- 1\nb:\n- 2\n- - 3", "a: b #c: d", "a: b:",
         "a: 0", "a: 00", "a: 007", "a: 09", "a: " + "1" * 30, "a: 2026-1-5", "a: 9999-12-31", "a: 0000-01-01",
+        "- a: 1\n  b:\n  - x\n  c: 2\n- d: 3", "k:\n- a: 1\n b: 2", "k:\n- a: 1\n   b: 2", "- a: b\n  c", "- a: b\n   c",
+        "- a:\n    b: 1\n  c: 2", "- a: 1\n- - b", "-   a: 1\n    b: 2\nc: 3", "k:\n  - a: 1\n  b: 2",
         "yes: 1", "1: a", "null: a", "a#b: c", "a #b: c", "a:b", "a:b: c", "a: @x", "a: %x", "a: `x`", "%YAML 1.1\n---\na: 1",
     ],
 )
@@ -326,7 +351,7 @@ def test_differential_tricky_documents(text):
     check_differential(text)
 
 
-@FUZZ
+@settings(FUZZ, max_examples=300)
 @given(documents(safe=True))
 def test_template_shapes_are_covered(text):
     want = libyaml(text)

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings, strategies as st
 
 from service_data import CONFIG, app_note, customer, raw_flw, raw_srv
 from vaultcrm.config import FollowUpRules
-from vaultcrm.followups import (NEW_CUSTOMER, PACKAGE, PROBLEM, REGULAR, is_problem, plan_followups,
-                                problem_due)
-from vaultcrm.models import ServiceRecord
+from vaultcrm.followups import (NEW_CUSTOMER, PACKAGE, PROBLEM, REGULAR, followup_record, is_problem,
+                                plan_followups, problem_due)
+from vaultcrm.index import VaultIndex
+from vaultcrm.models import Customer, ServiceRecord
 from vaultcrm.vault.loader import load_vault
 
 TODAY = dt.date(2026, 2, 12)
@@ -233,3 +235,29 @@ def test_follow_done_unknown_id(vault, cli):
     root = vault({}, config=CONFIG)
     result = cli(root, "follow", "done", "FLW-2026-099")
     assert result.exit_code == 1 and "找不到跟进 FLW-2026-099" in result.stderr
+
+
+# -- planning is a fixed point ------------------------------------------------------------------------
+_services = st.lists(st.tuples(st.sampled_from(["C-0001", "C-0002"]), st.integers(0, 120),
+                               st.one_of(st.none(), st.integers(1, 5)),
+                               st.sampled_from([None, "满意", "不满意", "一般"])), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_services, st.integers(-30, 200), st.integers(1, 120))
+def test_planning_twice_plans_nothing_new(services, package_start, package_days):
+    start = TODAY - dt.timedelta(days=package_start)
+    customers = [Customer.model_validate({"客户编号": cid, "客户姓名": name, "套餐": [
+        {"名称": "卡", "开始日期": start, "结束日期": start + dt.timedelta(days=package_days)}]}) for cid, name in
+                 (("C-0001", "张三"), ("C-0002", "李四"))]
+    srvs = [ServiceRecord.model_validate({
+        "服务编号": f"SRV-2026-{n:03d}", "服务基本信息": {"服务日期": TODAY - dt.timedelta(days=ago)},
+        "客户信息": {"客户编号": cid}, "客户反馈": {"星级评分": stars, "满意度": sat}})
+        for n, (cid, ago, stars, sat) in enumerate(services, 1)]
+    records = [r.model_copy(update={"path": f"{r.record_id}.md"}) for r in (*customers, *srvs)]
+    first = plan_followups(VaultIndex(Path("."), records), RULES, TODAY)
+    flws = [followup_record(p).model_copy(update={"id": f"FLW-2026-{n:03d}", "path": f"FLW-{n}.md"})
+            for n, p in enumerate(first, 1)]
+    assert plan_followups(VaultIndex(Path("."), [*records, *flws]), RULES, TODAY) == []
+    identities = [(p.kind, p.customer_key, p.service.id if p.service else None) for p in first]
+    assert len(identities) == len(set(identities))

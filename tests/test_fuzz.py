@@ -36,7 +36,7 @@ from vaultcrm.vault import bounds
 from vaultcrm.vault.reader import parse_note, read_note
 from vaultcrm.vault.store import render_record
 
-EXAMPLES = {"bytes": 400, "tokens": 600, "template": 120, "normaliser": 300}
+EXAMPLES = {"bytes": 400, "tokens": 500, "template": 100, "normaliser": 150}
 
 
 def fuzz(kind: str) -> settings:

@@ -164,3 +164,10 @@ def test_records_are_found_anywhere_and_problems_are_counted_from_the_top(vault)
     assert isinstance(loaded.index.services["SRV-2026-001"], ServiceRecord)
     assert [str(d) for d in loaded.diagnostics] == [
         "bad.md:9: 错误：预约信息.预约渠道：无法识别的预约渠道「飞鸽传书」，可选：电话、微信、到店、在线"]
+
+
+def test_impossible_date_is_a_diagnostic_not_a_crash():
+    record, note = parse(APP.replace("预约日期: 2026-02-12", "预约日期: 2026-02-30"))
+    assert record is None
+    assert [(d.line, d.severity) for d in note.diagnostics] == [(7, Severity.ERROR)]
+    assert "日期无效" in note.diagnostics[0].message

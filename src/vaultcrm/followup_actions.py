@@ -26,8 +26,7 @@ def create_followups(vault: Vault, planned: list[Planned], year: int) -> list[Fo
     created = []
     known = set(vault.index.followups)
     for p in planned:
-        customer = vault.index.history(p.customer_key).customer
-        record = create_record(vault.root, vault.settings, followup_record(p, customer), known, year=year)
+        record = create_record(vault.root, vault.settings, followup_record(p), known, year=year)
         known.add(record.id)
         created.append(record)
     return created

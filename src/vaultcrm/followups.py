@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .config import FollowUpRules
@@ -44,6 +43,7 @@ class Planned:
     kind: str
     due: dt.date
     customer_key: str
+    customer: Customer | None  # the profile, when there is one
     service: ServiceRecord | None = None
     package: Package | None = None
 
@@ -85,13 +85,14 @@ def _new_customer(history: CustomerHistory, key: str, rules: FollowUpRules) -> I
     """The customer's first-ever service in the vault (hand-written ones count) is followed up."""
     if history.services and history.services[0].basics.date is not None:
         first = history.services[0]
-        yield Planned(NEW_CUSTOMER, first.basics.date + dt.timedelta(days=rules.new_customer_days), key, first)
+        yield Planned(NEW_CUSTOMER, first.basics.date + dt.timedelta(days=rules.new_customer_days), key,
+                      history.customer, first)
 
 
 def _problems(history: CustomerHistory, key: str, rules: FollowUpRules) -> Iterable[Planned]:
     for s in history.services:
         if s.basics.date is not None and is_problem(s, rules):
-            yield Planned(PROBLEM, problem_due(s.basics.date, rules), key, s)
+            yield Planned(PROBLEM, problem_due(s.basics.date, rules), key, history.customer, s)
 
 
 def _regular(history: CustomerHistory, key: str, rules: FollowUpRules, today: dt.date) -> Iterable[Planned]:
@@ -105,7 +106,7 @@ def _regular(history: CustomerHistory, key: str, rules: FollowUpRules, today: dt
         when = contact_date(f)
         if status_of(f) is not FollowUpStatus.CANCELLED and when is not None and when >= quiet_since:
             return
-    yield Planned(REGULAR, today, key, recent[-1])
+    yield Planned(REGULAR, today, key, history.customer, recent[-1])
 
 
 def package_midpoint(package: Package) -> dt.date | None:
@@ -121,7 +122,7 @@ def _packages(history: CustomerHistory, key: str, rules: FollowUpRules) -> Itera
         used_up = package.sessions_left == 0 or package.value_left == 0
         midpoint = package_midpoint(package)
         if midpoint is not None and not used_up:
-            yield Planned(PACKAGE, midpoint, key, package=package)
+            yield Planned(PACKAGE, midpoint, key, history.customer, package=package)
 
 
 def proposals(history: CustomerHistory, key: str, rules: FollowUpRules, today: dt.date) -> list[Planned]:
@@ -147,29 +148,26 @@ def stands_for(f: FollowUp, p: Planned, rules: FollowUpRules) -> bool:
 
 
 def plan_followups(index: VaultIndex, rules: FollowUpRules, today: dt.date, *,
-                   customers: Iterable[str] | None = None, fresh: Iterable[str] = ()) -> list[Planned]:
+                   histories: Mapping[str, CustomerHistory] | None = None, fresh: Iterable[str] = ()) -> list[Planned]:
     """The follow-ups the vault lacks, soonest first.
 
     A proposal overdue by more than `plan_lookback_days` is left out (adopting a vault with years of
     history must not plan years of stale calls) unless it follows a service in `fresh` — one just logged.
-    `customers` limits planning to those customer keys.
+    `histories` (customer key → history) limits planning to those customers; by default, everyone.
     """
-    only = set(customers) if customers is not None else None
     fresh = set(fresh)
     oldest = today - dt.timedelta(days=rules.plan_lookback_days)
-    by_service: dict[str, list[FollowUp]] = defaultdict(list)
-    for f in index.followups.values():
-        if f.basics.service_id:
-            by_service[f.basics.service_id].append(f)
+    flw_by_service = index.followups.dates("basics", "service_id")  # from plain data: no models built
     planned: list[Planned] = []
-    for key, history in index.histories.items():
-        if only is not None and key not in only:
-            continue
+    for key, history in (index.histories if histories is None else histories).items():
         mine = []
         for p in proposals(history, key, rules, today):
             if p.due < oldest and not (p.service is not None and p.service.id in fresh):
                 continue
-            existing = by_service[p.service.id] if p.kind in (NEW_CUSTOMER, PROBLEM) else history.followups
+            if p.kind in (NEW_CUSTOMER, PROBLEM):
+                existing = [index.followups[i] for i in flw_by_service.get(p.service.id, ())]
+            else:
+                existing = history.followups
             if not any(stands_for(f, p, rules) for f in existing):
                 mine.append(p)
         if any(p.kind != REGULAR for p in mine):  # a call is being planned anyway: no monthly one on top
@@ -178,8 +176,9 @@ def plan_followups(index: VaultIndex, rules: FollowUpRules, today: dt.date, *,
     return sorted(planned, key=lambda p: (p.due, p.customer_key, p.kind))
 
 
-def followup_record(p: Planned, customer: Customer | None, method: Channel = Channel.PHONE) -> FollowUp:
+def followup_record(p: Planned, method: Channel = Channel.PHONE) -> FollowUp:
     """The FLW note for a proposal (its 跟进编号 is given when it is created)."""
+    customer = p.customer
     ref = p.service.customer if p.service is not None else None
     data = {
         "跟进编号": "",

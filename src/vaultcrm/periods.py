@@ -51,6 +51,9 @@ class Month:
         return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
 
     def days(self) -> list[dt.date]:
+        """Every day of the month (none for a month outside the calendar, as year 0 is)."""
+        if not dt.MINYEAR <= self.year <= dt.MAXYEAR:
+            return []
         first = self.first_day
         return [first + dt.timedelta(days=i) for i in range(self.last_day.day)]
 

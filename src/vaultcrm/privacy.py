@@ -145,7 +145,7 @@ def plan_forget(index: VaultIndex, customer: Customer) -> ForgetPlan:
               for r in (*history.appointments, *history.services, *history.followups)]
     referrers = {customer.name, customer.link} - {None, ""}
     scrubs += [Scrub(other, {("推荐人",): alias}) for other in index.customers.values()
-               if other.id != customer.id and other.referrer in referrers]
+               if other.id != customer.id and other.referrer in referrers and other.referrer != alias]
     scrubs.append(_profile_scrub(customer, alias, new_path, replacements))
     return ForgetPlan(customer, [s for s in scrubs if s.changes or s.new_path or s.replacements])
 
@@ -212,11 +212,15 @@ class Scrubber:
         self.written: dict[str, tuple[int, int] | None] = {}
 
     def apply(self, plan: ForgetPlan) -> ScrubResult:
-        """The profile comes last, so an interrupted or partly skipped run is simply run again."""
+        """The profile comes last and stays as it is if any note was skipped: its name and phone are how
+        notes without a 客户编号 are found, so a second run, after the skipped notes are saved, finishes."""
         result = ScrubResult()
         for scrub in plan.scrubs:
             record = scrub.record
             path = self.moved.get(record.path, record.path)
+            if record.kind == "CUS" and record.id == plan.customer.id and result.skipped:
+                result.skipped.append(f"{path}：其他笔记未处理完，客户档案暂不改动")
+                continue
             stamp = self.written[path] if path in self.written else self.loaded(record)
             record = record.model_copy(update={"path": path})
             try:

@@ -7,7 +7,6 @@ is the one place that says how a value reads to a person.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -109,9 +108,10 @@ def _tech_row(name: str, services: list[ServiceRecord], apps: list[Appointment],
             "_no_show": no_show}
 
 
-TECHNICIAN_COLUMNS = (Column("技师"), Column("服务次数", "int"), Column("营业额", "money"), Column("平均满意度", "score"),
-                      Column("预约数", "int"), Column("取消率", "percent"), Column("爽约率", "percent"),
-                      Column("利用率", "percent"), Column("提成比例", "percent"), Column("提成", "money"))
+TECHNICIAN_COLUMNS = (Column("技师"), Column("服务次数", "int"), Column("营业额", "money"),
+                      Column("平均满意度", "score"), Column("预约数", "int"), Column("取消率", "percent"),
+                      Column("爽约率", "percent"), Column("利用率", "percent"), Column("提成比例", "percent"),
+                      Column("提成", "money"))
 
 
 def technician_report(index: VaultIndex, settings: Settings, month: Month) -> Report:
@@ -142,8 +142,8 @@ def technician_report(index: VaultIndex, settings: Settings, month: Month) -> Re
 
 
 # -- services -------------------------------------------------------------------------------------
-SERVICE_COLUMNS = (Column("服务项目"), Column("服务次数", "int"), Column("次数占比", "percent"), Column("营业额", "money"),
-                   Column("营业额占比", "percent"), Column("平均单价", "money"))
+SERVICE_COLUMNS = (Column("服务项目"), Column("服务次数", "int"), Column("次数占比", "percent"),
+                   Column("营业额", "money"), Column("营业额占比", "percent"), Column("平均单价", "money"))
 
 
 def service_report(index: VaultIndex, settings: Settings, month: Month) -> Report:

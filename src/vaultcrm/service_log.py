@@ -8,6 +8,7 @@ the table changed. `log` calls `update_service_log` after each service; `stats` 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from .errors import ConcurrentChangeError, VaultCRMError
 from .index import VaultIndex
@@ -22,28 +23,34 @@ BLOCK = "服务日志"
 TEMPLATE = "service_log.md.j2"
 
 
-def recent_services(index: VaultIndex, today: dt.date, days: int) -> list[ServiceRecord]:
-    """SRV dated within the last `days` days up to `today` (both ends included), newest first."""
-    chosen = index.services_between(today - dt.timedelta(days=max(days, 1) - 1), today)
-    return sorted(chosen, key=lambda s: (s.basics.date, s.basics.time or "", s.id), reverse=True)
+def recent_services(index: VaultIndex, today: dt.date, days: int,
+                    written: Iterable[ServiceRecord] = ()) -> list[ServiceRecord]:
+    """SRV dated within the last `days` days up to `today` (both ends included), newest first.
+
+    `written`: service records created since the index was built.
+    """
+    since = today - dt.timedelta(days=max(days, 1) - 1)
+    chosen = {s.id: s for s in index.services_between(since, today)}
+    chosen.update((s.id, s) for s in written if s.basics.date is not None and since <= s.basics.date <= today)
+    return sorted(chosen.values(), key=lambda s: (s.basics.date, s.basics.time or "", s.id), reverse=True)
 
 
-def render_service_log(vault: Vault, today: dt.date) -> str:
-    services = recent_services(vault.index, today, vault.settings.service_log_days)
+def render_service_log(vault: Vault, today: dt.date, written: Iterable[ServiceRecord] = ()) -> str:
+    services = recent_services(vault.index, today, vault.settings.service_log_days, written)
     return render(TEMPLATE, vault.root / vault.settings.folders.templates, services=services)
 
 
-def update_service_log(vault: Vault, today: dt.date) -> bool:
+def update_service_log(vault: Vault, today: dt.date, *, written: Iterable[ServiceRecord] = ()) -> bool:
     """Rewrite the dashboard's 服务日志 block; True when the file changed.
 
-    A missing dashboard is created from `dashboard.md.j2`. Raises ConcurrentChangeError when the note was
+    `written` are service records created since `vault` was loaded (as `log` does). A missing dashboard is created from `dashboard.md.j2`. Raises ConcurrentChangeError when the note was
     saved (in Obsidian, say) while we were writing; the next run catches up.
     """
     try:
         path = safe_path(vault.root, vault.settings.folders.dashboard)
     except UnsafePathError as exc:
         raise VaultCRMError(f"总览笔记的路径不可用：{vault.settings.folders.dashboard}（{exc}）") from None
-    content = render_service_log(vault, today)
+    content = render_service_log(vault, today, written)
     try:
         raw, stamp = read_stamped(path)
     except FileNotFoundError:

@@ -15,7 +15,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-
 from pathlib import Path
 
 from .appointments import booking_lock, find_appointment, operator_name
@@ -152,11 +151,16 @@ def walk_in(customer: Customer, req: ServiceRequest, settings, now: dt.datetime)
         req.notes)
 
 
+def _service_order(s: ServiceRecord):
+    """Services in a history run in time order, undated ones first (as the index sorts them)."""
+    return (s.basics.date or dt.date.min, s.basics.time or "", s.id)
+
+
 def _appointment(index: VaultIndex, req: ServiceRequest) -> Appointment:
     app = find_appointment(index, req.appointment_id or "")
     if app.status not in ACTIVE_STATUSES and not req.force:
         raise ConflictError(f"{app.id} 已是「{app.status.value}」，不能再记录服务；确需记录请加 --force")
-    logged = sorted(s.id for s in index.services.values() if s.basics.appointment_id == app.id)
+    logged = sorted(index.services.dates("basics", "appointment_id").get(app.id, ()))
     if logged and not req.force:
         raise ConflictError(f"{app.id} 已有服务记录 {'、'.join(logged)}；确需再记一次请加 --force")
     return app
@@ -226,14 +230,16 @@ def _log(vault: Vault, req: ServiceRequest, now: dt.datetime) -> LogResult:
         except VaultCRMError as exc:
             result.warnings.append(f"套餐未扣减：{exc.message}，请在客户档案中手动修改")
 
-    added = [r for r in (result_customer, service) if r is not None]
-    fresh = dataclasses.replace(vault, index=VaultIndex(vault.root, [*index.records, *added]))
-    key = fresh.index.key_of(service)
-    planned = plan_followups(fresh.index, settings.followups, now.date(), customers=[key] if key else [],
-                             fresh=[service.id])
-    result.followups = create_followups(fresh, planned, now.year)
+    key = index.key_of(service)
+    if key is not None:
+        history = index.history(key)
+        history = dataclasses.replace(history, customer=history.customer or result_customer,
+                                      services=sorted([*history.services, service], key=_service_order))
+        planned = plan_followups(index, settings.followups, now.date(), histories={key: history},
+                                 fresh=[service.id])
+        result.followups = create_followups(vault, planned, now.year)
     try:
-        result.dashboard_updated = update_service_log(fresh, now.date())
+        result.dashboard_updated = update_service_log(vault, now.date(), written=[service])
     except VaultCRMError as exc:
         result.warnings.append(f"服务日志未更新：{exc.message}")
     return result

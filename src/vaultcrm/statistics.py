@@ -2,9 +2,10 @@
 
 A warm 100,000-note vault keeps its records as plain cached data until a model is asked for, and
 building every model costs seconds. So the `Ledger` reads only the handful of fields the figures need,
-one column at a time straight from the record tables (each a single pass), and never builds a model:
-`stats --date` costs a few linear sweeps, and regenerating a thousand notes costs little more.
-Customers' first-ever services (for 新客户服务) come from the same columns.
+one column at a time straight from the record tables (each a single pass) without building models:
+regenerating a thousand notes costs a few linear sweeps. Customers' first-ever services (for
+新客户服务) come from the same columns; only services without a 客户编号 are built, to be matched by
+phone or name.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from .values import AppointmentStatus, Channel
 
 CHANNELS: tuple[str, ...] = tuple(c.value for c in Channel)  # 电话 微信 到店 在线
 SLOTS: tuple[str, ...] = ("上午", "下午", "晚上", "其他")
-_SLOT_BOUNDS = ((dt.time(9), dt.time(12), "上午"), (dt.time(12), dt.time(17), "下午"), (dt.time(17), dt.time(21), "晚上"))
+_SLOT_BOUNDS = ((dt.time(9), dt.time(12), "上午"), (dt.time(12), dt.time(17), "下午"),
+                (dt.time(17), dt.time(21), "晚上"))
 # What counting needs of an appointment: (当前状态, 预约渠道, 预约时间).
 AppointmentFacts = tuple["AppointmentStatus | None", "Channel | None", "dt.time | None"]
 FIGURES: tuple[str, ...] = ("总服务人次", "新客户服务", "老客户服务", "平均服务时长", "服务完成率")
@@ -159,10 +161,11 @@ class ServiceFigures:
         return self.total, self.new, self.returning, self.average_minutes, self.completion_rate
 
     def to_json(self) -> dict:
-        return dict(zip(FIGURES, self.values()))
+        return dict(zip(FIGURES, self.values(), strict=True))
 
     def changes_from(self, base: "ServiceFigures") -> dict[str, float | None]:
-        return {name: change(cur, old) for name, cur, old in zip(FIGURES, self.values(), base.values())}
+        """From the values as shown (whole minutes, one-decimal rates), so the table adds up by hand."""
+        return {name: change(cur, old) for name, cur, old in zip(FIGURES, self.values(), base.values(), strict=True)}
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,8 @@ def update_statistics(vault, *, dates: Iterable[dt.date] | None = None, months: 
 
     for day in sorted(days):
         month = Month.of(day)
-        text = render("daily_stats.md.j2", override, d=ledger.daily(day), month=month, weekday=f"周{WEEKDAYS[day.weekday()]}",
+        text = render("daily_stats.md.j2", override, d=ledger.daily(day), month=month,
+                      weekday=f"周{WEEKDAYS[day.weekday()]}",
                       month_note=_link(monthly_note_path(folders.monthly, month)))
         out.write(daily_note_path(folders.daily, day), text)
     for month in sorted(wanted):
@@ -179,6 +180,7 @@ def _update_dashboard(vault, ledger: Ledger, today: dt.date, note_days: set[dt.d
     try:
         write_atomic(path, new.encode("utf-8"), expect=stamp)
     except ConcurrentEditError:
-        raise ConcurrentChangeError(f"{relpath} 在读取后被修改（可能正在 Obsidian 中编辑），统计区块未更新；请重试") from None
+        raise ConcurrentChangeError(
+            f"{relpath} 在读取后被修改（可能正在 Obsidian 中编辑），统计区块未更新；请重试") from None
     if relpath not in out.written:
         out.written.append(relpath)

@@ -28,11 +28,15 @@ app.add_typer(backup_app, name="backup")
 AtOption = Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”，如 '2026-02-12 18:00'")]
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def confirm_or_stop(question: str, refusal: str, yes: bool) -> None:
     """Go on with --yes; ask on a terminal; otherwise stop (exit 1) with `refusal`."""
     if yes:
         return
-    if sys.stdin.isatty():
+    if _interactive():
         typer.confirm(question, default=False, abort=True)
         return
     raise VaultCRMError(refusal)

@@ -27,6 +27,11 @@ ByOption = Annotated[Optional[str], typer.Option("--by", help="操作人（记�
 AtOption = Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”，如 '2026-02-12 18:00'")]
 
 
+def _identifying(customer) -> list[str]:
+    """What to look for in other notes: the real name and phone (not the pseudonym of a re-run)."""
+    return [x for x in (customer.name, customer.phone) if x and x != pseudonym(customer.id)]
+
+
 def _report_leftovers(skipped: list[str], still_named: list[str]) -> None:
     if still_named:
         console.print(f"[yellow]以下 {len(still_named)} 篇笔记的正文或其他字段仍含姓名或电话，请在 Obsidian 中手动检查：[/yellow]")
@@ -67,7 +72,7 @@ def forget(
     append_audit(vault.root, action="forget", customer=customer.id, at=now,
                  operator=operator_name(by, vault.settings), files=result.changed)
     console.print(f"[green]已注销 {customer.id}，改写了 {len(result.changed)} 篇笔记[/green]")
-    _report_leftovers(result.skipped, mentions(vault.root, [customer.name or "", customer.phone or ""]))
+    _report_leftovers(result.skipped, mentions(vault.root, _identifying(customer)))
 
 
 @app.command()
@@ -113,5 +118,4 @@ def purge(
         changed += len(result.changed)
         skipped += result.skipped
     console.print(f"[green]已注销 {len(plan.plans)} 位客户，改写了 {changed} 篇笔记[/green]")
-    names = [x for p, _ in plan.plans for x in (p.customer.name or "", p.customer.phone or "")]
-    _report_leftovers(skipped, mentions(vault.root, names))
+    _report_leftovers(skipped, mentions(vault.root, [x for p, _ in plan.plans for x in _identifying(p.customer)]))

@@ -95,7 +95,7 @@ def stats(
     date: Annotated[Optional[str], typer.Option("--date", "-d", help="只输出这一天的统计，如 2026-02-12")] = None,
     month: Annotated[Optional[str], typer.Option("--month", "-m", help="只输出这个月的统计，如 2026-02")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="text、md 或 json")] = "text",
-    at: Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”（总览的今天/本月），如 '2026-02-12 18:00'")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”（总览的今天、本月）")] = None,
 ) -> None:
     """更新统计笔记（日报、月报、服务追踪表的统计区块），只改有变化的；或用 --date/--month 输出统计数据。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.MD, OutputFormat.JSON})

@@ -39,6 +39,8 @@ def describe(report: Report) -> list[str]:
         if report.errors:
             lines.append(f"{len(report.errors)} 处笔记错误，修正前相关笔记不计入统计（运行 vaultcrm check 查看全部）：")
             lines += [f"  {d}" for d in report.errors[:SHOWN_ERRORS]]
+            if len(report.errors) > SHOWN_ERRORS:
+                lines.append(f"  ……另有 {len(report.errors) - SHOWN_ERRORS} 处")
         return lines
     if isinstance(report, Updated):
         changed = f"{_names(report.changed)} 有变化" if report.changed else "定时刷新"
@@ -67,7 +69,7 @@ def _file_log(root: Path) -> logging.Logger:
         handler = logging.handlers.RotatingFileHandler(folder / LOG_NAME, maxBytes=1 << 20, backupCount=3,
                                                        encoding="utf-8")
     except OSError as exc:
-        console.print(f"[yellow]无法写入 {STATE_DIR}/logs/{LOG_NAME}：{exc}，只在此输出[/yellow]")
+        console.print(f"无法写入 {STATE_DIR}/logs/{LOG_NAME}：{exc}，只在此输出", style="yellow", markup=False)
         return logger
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
@@ -113,7 +115,7 @@ def _stop_on_signals(stop: threading.Event):
 def watch(
     poll: Annotated[bool, typer.Option("--poll", help="轮询文件变化（网络盘、同步文件夹收不到系统通知时使用）")] = False,
     interval: Annotated[Optional[float], typer.Option("--interval", help="轮询间隔秒数（配合 --poll，默认 1）")] = None,
-    debounce: Annotated[float, typer.Option("--debounce", help="保存后等待多少秒无新变化再更新（默认 0.3）")] = 0.3,
+    debounce: Annotated[float, typer.Option("--debounce", help="保存后等待多少秒无新变化再更新")] = 0.3,
 ) -> None:
     """监视库中的笔记：保存后一秒内自动更新受影响的日报、月报和服务追踪表的统计区块。"""
     if interval is not None and not poll:
