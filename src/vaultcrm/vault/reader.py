@@ -126,8 +126,6 @@ def parse_yaml(text: str, first_line: int) -> object:
         raise _Problem(line, f"YAML 语法错误：{problem}") from None
     except RecursionError:
         raise _Problem(first_line, "frontmatter 嵌套过深") from None
-    except (ValueError, OverflowError) as exc:  # libyaml builds dates itself: 2026-02-30 raises here
-        raise _Problem(first_line + _bad_date_line(text), f"日期无效：{exc}（例如 2 月没有 30 日）") from None
     except (ValueError, OverflowError):  # a bare 2026-02-30: YAML sees a date that does not exist
         data = _load_lenient(text, first_line)
     try:
