@@ -7,9 +7,11 @@ test_stats_notes.py checks the charts' content everywhere.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -46,7 +48,11 @@ def mermaid_script(tmp_path_factory):
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("npm is not installed")
-    folder = tmp_path_factory.mktemp("mermaid")
+    # Installed once per machine: the package is large and the tests only read its bundle.
+    folder = Path(os.environ.get("VAULTCRM_NODE_CACHE", Path.home() / ".cache" / "vaultcrm-tests" / "node"))
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / "node_modules" / "mermaid" / "dist" / "mermaid.min.js").is_file():
+        return folder / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
     try:
         subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(folder), "mermaid"],
                        check=True, capture_output=True, timeout=240)
