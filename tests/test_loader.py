@@ -61,10 +61,19 @@ def test_parallel_parsing_gives_the_same_vault_as_serial(vault, monkeypatch):
     root = vault(files)
     serial = load_vault(root, use_cache=False, workers=1)
     monkeypatch.setattr(loader, "PARALLEL_THRESHOLD", 1)
-    monkeypatch.setattr(loader, "CHUNK", 7)
     parallel = load_vault(root, use_cache=False, workers=2)
     assert dict(parallel.index.appointments) == dict(serial.index.appointments)
     assert parallel.diagnostics == serial.diagnostics and parallel.diagnostics
+    assert not (root / ".vaultcrm" / "cache").exists()  # use_cache=False leaves nothing behind
+    cold = load_vault(root, workers=2)  # the parallel path that fills the vault's cache
+    assert dict(cold.index.appointments) == dict(serial.index.appointments)
+    assert cold.diagnostics == serial.diagnostics
+    (root / "x/5.md").write_text(note(5, day="2026-03-03"), encoding="utf-8")
+    (root / "x/6.md").unlink()
+    again = load_vault(root, workers=2)
+    assert again.stats.parsed == 1
+    assert again.index.appointments["APP-2026-005"].info.date.isoformat() == "2026-03-03"
+    assert "APP-2026-006" not in again.index.appointments
 
 
 def test_lazy_tables_answer_by_date_without_building_everything(vault):

@@ -11,6 +11,7 @@ import hashlib
 import os
 import pickle
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..diagnostics import Diagnostic
@@ -46,8 +47,8 @@ def shard_of(path: str) -> int:
 
 
 class Cache:
-    def __init__(self, root: Path, key: str):
-        self.folder = root / ".vaultcrm" / "cache"
+    def __init__(self, root: Path, key: str, folder: Path | None = None):
+        self.folder = folder if folder is not None else root / ".vaultcrm" / "cache"
         self.key = key
         self.shards: list[dict[str, Entry]] = [{} for _ in range(SHARDS)]
         self.dirty: set[int] = set()
@@ -55,8 +56,8 @@ class Cache:
     def _file(self, n: int) -> Path:
         return self.folder / f"notes-{n:02d}.pickle"
 
-    def load(self) -> None:
-        for n in range(SHARDS):
+    def load(self, shards: Iterable[int] | None = None) -> None:
+        for n in range(SHARDS) if shards is None else shards:
             try:
                 with open(self._file(n), "rb") as fh:
                     key, entries = pickle.load(fh)
@@ -76,18 +77,20 @@ class Cache:
         self.shards[n][path] = entry
         self.dirty.add(n)
 
-    def retain(self, paths) -> None:
+    def retain(self, paths, shards: Iterable[int] | None = None) -> None:
         """Forget notes that no longer exist."""
-        for n, shard in enumerate(self.shards):
+        for n in range(SHARDS) if shards is None else shards:
+            shard = self.shards[n]
             gone = shard.keys() - paths
             for path in gone:
                 del shard[path]
             if gone:
                 self.dirty.add(n)
 
-    def save(self) -> None:
+    def save(self) -> bool:
+        """Write the changed shards; False when the cache folder cannot be written."""
         if not self.dirty:
-            return
+            return True
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             for n in sorted(self.dirty):
@@ -97,8 +100,9 @@ class Cache:
                     pickle.dump((self.key, self.shards[n]), fh, protocol=pickle.HIGHEST_PROTOCOL)
                 os.replace(tmp, target)
         except OSError:
-            pass  # a cache that cannot be written only costs speed next time
+            return False  # a cache that cannot be written only costs speed next time
         self.dirty.clear()
+        return True
 
     def entries(self):
         for shard in self.shards:

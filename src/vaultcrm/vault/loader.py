@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -22,12 +23,12 @@ from ..config import Settings, load_settings
 from ..diagnostics import Diagnostic
 from ..index import VaultIndex
 from ..models import Record
-from .cache import Cache, fingerprint
+from .cache import SHARDS, Cache, fingerprint, shard_of
 from .reader import ParsedNote, read_note
 from .scan import scan
 
-PARALLEL_THRESHOLD = 2000  # below this, starting workers costs more than it saves
-CHUNK = 1000
+PARALLEL_THRESHOLD = 2000  # stale notes; below this, starting workers costs more than it saves
+TASKS = 8  # groups of cache shards handed to the workers
 
 Progress = Callable[[int, int], None]
 
@@ -55,26 +56,46 @@ class Vault:
         return self.files.get(record.path)
 
 
-def _parse_chunk(root: str, paths: list[str]) -> list[ParsedNote]:
-    base = Path(root)
+def _refresh_shards(root: str, key: str, folder: str, shards: list[int],
+                    files: dict[str, tuple[int, int]]) -> dict[int, dict] | None:
+    """In a worker: bring these cache shards up to date with `files` and save them.
+
+    Returns the shards only when they could not be saved (a read-only vault), so the parsed data
+    crosses between processes once, through the cache file, in the usual case.
+    """
     gc.disable()
-    try:
-        return [read_note(base, p)[1] for p in paths]
-    finally:
-        gc.enable()
+    base = Path(root)
+    cache = Cache(base, key, Path(folder))
+    cache.load(shards)
+    for path, (mtime_ns, size) in files.items():
+        if cache.get(path, mtime_ns, size) is None:
+            note = read_note(base, path)[1]
+            cache.put(path, (mtime_ns, size, note.kind, note.data, tuple(note.diagnostics)))
+    cache.retain(files.keys(), shards)
+    return None if cache.save() else {n: cache.shards[n] for n in shards}
 
 
-def _parse_parallel(root: Path, paths: list[str], workers: int, progress: Progress | None, done: int,
-                    total: int) -> list[ParsedNote]:
-    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    results: list[ParsedNote] = []
+def _refresh_in_workers(root: Path, cache: Cache, files: dict[str, tuple[int, int]], workers: int,
+                        progress: Progress | None, done: int) -> None:
+    """Parse what is stale on every core, shard by shard, then read the shards back."""
+    by_shard: dict[int, dict[str, tuple[int, int]]] = {n: {} for n in range(SHARDS)}
+    for path, stamp in files.items():
+        by_shard[shard_of(path)][path] = stamp
+    groups = [list(range(i, SHARDS, TASKS)) for i in range(TASKS)]
+    tasks = [{path: stamp for n in group for path, stamp in by_shard[n].items()} for group in groups]
+    total = len(files)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for chunk_result in pool.map(_parse_chunk, [str(root)] * len(chunks), chunks):
-            results.extend(chunk_result)
-            done += len(chunk_result)
+        results = pool.map(_refresh_shards, [str(root)] * TASKS, [cache.key] * TASKS, [str(cache.folder)] * TASKS,
+                           groups, tasks)
+        for group, task, unsaved in zip(groups, tasks, results):
+            if unsaved is None:
+                cache.load(group)
+            else:
+                for n, shard in unsaved.items():
+                    cache.shards[n] = shard
             if progress:
-                progress(done, total)
-    return results
+                done += len(task)
+                progress(min(done, total), total)
 
 
 def _workers(requested: int | None) -> int:
@@ -115,50 +136,46 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         files = scan(root, leftovers)
         _sweep(leftovers)
         stats.files = len(files)
-        cache = Cache(root, fingerprint(settings.timezone))
+        scratch = None if use_cache else tempfile.TemporaryDirectory(prefix="vaultcrm-cache-")
+        cache = Cache(root, fingerprint(settings.timezone), Path(scratch.name) if scratch else None)
         if use_cache:
             cache.load()
-        records: list[Record] = []
-        cached: list[tuple[str, dict]] = []
-        diagnostics: list[Diagnostic] = []
-        stale: list[str] = []
-        for path, (mtime_ns, size) in files.items():
-            entry = cache.get(path, mtime_ns, size)
-            if entry is None:
-                stale.append(path)
-                continue
-            kind, data, diags = entry[2], entry[3], entry[4]
-            if data is not None:
-                data["path"] = path
-                cached.append((kind, data))
-            if diags:
-                diagnostics.extend(diags)
-        stats.cached = len(files) - len(stale)
+        stale = [path for path, (mtime_ns, size) in files.items() if cache.get(path, mtime_ns, size) is None]
         stats.parsed = len(stale)
+        stats.cached = len(files) - len(stale)
         n_workers = _workers(workers)
         if progress:
             progress(stats.cached, len(files))
+        records: list[Record] = []
         if len(stale) >= PARALLEL_THRESHOLD and n_workers > 1:
-            parsed = _parse_parallel(root, stale, n_workers, progress, stats.cached, len(files))
-            for note in parsed:
-                if note.data is not None:
-                    cached.append((note.kind, dict(note.data, path=note.path)))
+            _refresh_in_workers(root, cache, files, n_workers, progress, stats.cached)
         else:
-            parsed = []
             for i, path in enumerate(stale, 1):
                 record, note = read_note(root, path)
-                parsed.append(note)
+                mtime_ns, size = files[path]
+                cache.put(path, (mtime_ns, size, note.kind, note.data, tuple(note.diagnostics)))
                 if record is not None:
                     records.append(record)
                 if progress and i % 500 == 0:
                     progress(stats.cached + i, len(files))
-        for note in parsed:
-            mtime_ns, size = files[note.path]
-            cache.put(note.path, (mtime_ns, size, note.kind, note.data, tuple(note.diagnostics)))
-            diagnostics.extend(note.diagnostics)
-        if use_cache:
             cache.retain(files.keys())
-            cache.save()
+            if use_cache:
+                cache.save()
+        fresh = {r.path for r in records}
+        cached: list[tuple[str, dict]] = []
+        diagnostics: list[Diagnostic] = []
+        for path, (mtime_ns, size) in files.items():
+            entry = cache.get(path, mtime_ns, size)
+            if entry is None:  # vanished between the scan and now
+                continue
+            kind, data, diags = entry[2], entry[3], entry[4]
+            if data is not None and path not in fresh:
+                data["path"] = path
+                cached.append((kind, data))
+            if diags:
+                diagnostics.extend(diags)
+        if scratch is not None:
+            scratch.cleanup()
         index = VaultIndex(root, records, cached)
     finally:
         if gc_was_enabled:

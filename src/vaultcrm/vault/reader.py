@@ -7,6 +7,7 @@ a note that is but cannot be read yields diagnostics with lines counted from the
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from . import bounds, fastyaml
 from .lines import key_line
 
 MAX_READ = 2 << 20  # a frontmatter lives at the top; huge bodies are not read past this
+FIRST_READ = 64 << 10  # read(MAX_READ) would allocate 2 MB for every small note
 
 _BOM = b"\xef\xbb\xbf"
 _OPEN = re.compile(rb"---[ \t]*\r?\n")
@@ -297,10 +299,11 @@ def _warnings(model: type[Record], data: dict, path: str, text: str, first_line:
 
 def read_note(root, path: str) -> tuple[Record | None, ParsedNote]:
     """Read a file of the vault (relative `path`) and parse it."""
-    full = root / path
     try:
-        with open(full, "rb") as fh:
-            raw = fh.read(MAX_READ)
+        with open(os.path.join(root, path), "rb") as fh:
+            raw = fh.read(FIRST_READ)
+            if len(raw) == FIRST_READ:  # a long note: read on, up to the limit
+                raw += fh.read(MAX_READ - FIRST_READ)
     except OSError as exc:
         return None, ParsedNote(path, "?", None, [Diagnostic(path, 1, Severity.ERROR, f"无法读取文件：{exc.strerror}")])
     return parse_note(path, raw)
