@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vaultcrm import backup as core
-from vaultcrm.cli import backup as backup_cli
+from vaultcrm.cli import options as options_cli
 from vaultcrm.backup import apply_restore, plan_restore
 
 APP = """---
@@ -72,14 +72,15 @@ def test_one_backup_per_day_for_the_last_seven_days(cli, vault):
     assert "已删除过期备份 vaultcrm-2026-02-09-180000.zip" in result.stdout
 
 
-def test_two_backups_in_the_same_second_both_exist_until_pruned(vault):
+def test_a_second_backup_in_the_same_second_gets_its_own_name_and_wins(vault):
     root = vault(FILES)
     import datetime as dt
 
     now = dt.datetime(2026, 2, 12, 10, 0)
     first = core.create_backup(root, now, keep=7)
-    archive = core._write_archive(root, now, safety=False)[0]
-    assert archive.name == "vaultcrm-2026-02-12-100000-2.zip" and first.archive.path.exists()
+    second = core.create_backup(root, now, keep=7)
+    assert second.archive.name == "vaultcrm-2026-02-12-100000-2.zip"
+    assert second.pruned == [first.archive]  # one a day: the later one stays
 
 
 def test_keep_must_be_positive(cli, vault):
@@ -139,7 +140,7 @@ def test_restore_brings_files_back_after_a_safety_backup(cli, damaged):
 
 
 def test_restore_asks_on_a_terminal(cli, damaged, monkeypatch):
-    monkeypatch.setattr(backup_cli, "_interactive", lambda: True)
+    monkeypatch.setattr(options_cli, "interactive", lambda: True)
     no = cli(damaged, "restore", "vaultcrm-2026-02-12-100000.zip", input="n\n")
     assert no.exit_code == 1 and "确认恢复？" in no.output and "已取消" in no.output
     assert not (damaged / "客户/C-0001 张三.md").exists()
@@ -205,3 +206,17 @@ def test_restore_of_a_broken_or_missing_archive_is_a_clear_message(cli, vault, t
     assert result.exit_code == 1 and "不是有效的备份文件" in result.stderr
     missing = cli(root, "restore", "vaultcrm-1999-01-01-000000.zip")
     assert missing.exit_code == 1 and "找不到备份" in missing.stderr and "backup list" in missing.stderr
+
+
+def test_restore_of_an_archive_with_a_corrupt_member_stops_cleanly(cli, vault, tmp_path):
+    root = vault(FILES)
+    archive = tmp_path / "corrupt.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("预约/APP-2026-009.md", APP.format(id="APP-2026-009") + "备注" * 2000)
+    data = bytearray(archive.read_bytes())
+    for i in range(80, 120):  # inside the compressed data of the only member
+        data[i] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    result = cli(root, "restore", str(archive), "--yes")
+    assert result.exit_code == 1 and "已损坏" in result.stderr and "Traceback" not in result.output
+    assert not (root / "预约/APP-2026-009.md").exists()

@@ -218,9 +218,9 @@ def test_bad_values_are_usage_errors(studio, cli, option, value):
 
 
 def test_prompts_on_a_terminal(studio, cli, monkeypatch):
-    import vaultcrm.cli.booking as booking_cli
+    import vaultcrm.cli.options as options_cli
 
-    monkeypatch.setattr(booking_cli, "_interactive", lambda: True)
+    monkeypatch.setattr(options_cli, "interactive", lambda: True)
     result = cli(studio, "book", "--service", "拔罐", *AT, input="张三\n2026-02-31\n2026-02-12\n14:00\ny\n")
     assert result.exit_code == 0, result.output
     assert "预约（待确认）" in result.stdout and "已创建预约 APP-2026-001" in result.stdout

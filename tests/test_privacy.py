@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from stats_data import GOLDEN
-from vaultcrm.cli import backup as backup_cli
+from vaultcrm.cli import options as options_cli
 from vaultcrm.privacy import Scrubber, plan_forget, read_audit
 from vaultcrm.vault.loader import load_vault
 
@@ -159,7 +159,7 @@ def test_forget_asks_first_and_is_idempotent(cli, vault, monkeypatch):
     before = notes_text(root)
     preview = cli(root, "customer", "forget", "C-0001")
     assert preview.exit_code == 1 and "将注销 C-0001 张三" in preview.stdout and "--yes" in preview.stderr
-    monkeypatch.setattr(backup_cli, "_interactive", lambda: True)
+    monkeypatch.setattr(options_cli, "interactive", lambda: True)
     assert cli(root, "customer", "forget", "C-0001", input="n\n").exit_code == 1
     assert notes_text(root) == before and read_audit(root) == []
     assert cli(root, "customer", "forget", "C-0001", input="y\n").exit_code == 0

@@ -47,6 +47,7 @@ LOCK_TIMEOUT = 120.0
 class Archive:
     path: Path
     taken: dt.datetime
+    seq: int  # 2, 3 … for a second backup within the same second
     safety: bool
     size: int
 
@@ -108,7 +109,7 @@ def _archive(path: Path) -> Archive | None:
         size = path.stat().st_size
     except (ValueError, OSError):
         return None
-    return Archive(path, taken, bool(m[4]), size)
+    return Archive(path, taken, int(m[3] or 1), bool(m[4]), size)
 
 
 def list_backups(root: Path) -> list[Archive]:
@@ -118,7 +119,7 @@ def list_backups(root: Path) -> list[Archive]:
     except OSError:
         return []
     found = [a for a in map(_archive, entries) if a is not None]
-    return sorted(found, key=lambda a: (a.taken, a.name), reverse=True)
+    return sorted(found, key=lambda a: (a.taken, a.seq), reverse=True)
 
 
 def _lock(root: Path) -> FileLock:
@@ -304,8 +305,11 @@ def _replacing(plan: RestorePlan, zf: zipfile.ZipFile, info: zipfile.ZipInfo, in
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """The member's bytes, never more than it declared (a lying header is a zip bomb)."""
-    with zf.open(info) as fh:
-        data = fh.read(info.file_size + 1)
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(info.file_size + 1)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+        raise VaultCRMError(f"备份中的 {info.filename} 已损坏（{exc}），已停止恢复") from None
     if len(data) != info.file_size:
         raise VaultCRMError(f"备份中的 {info.filename} 已损坏（大小与目录不符），已停止恢复")
     return data

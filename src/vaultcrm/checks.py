@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from .config import Settings
 from .diagnostics import Diagnostic, error, warning
 from .index import VaultIndex
-from .models import Appointment, Record, ServiceRecord
+from .models import Appointment, ServiceRecord
 from .privacy import health_data_without_consent
 from .vault.notes import record_line
 

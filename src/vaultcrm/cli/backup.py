@@ -7,7 +7,6 @@ in a script it only shows the preview and stops unless `--yes` is given, which m
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
@@ -17,6 +16,7 @@ from ..backup import apply_restore, create_backup, find_archive, list_backups, p
 from ..config import load_settings
 from ..errors import VaultCRMError
 from .base import app, console, vault_root
+from . import options
 from .stats import parse_at
 
 SHOWN = 15  # file names listed per group in a preview
@@ -28,15 +28,11 @@ app.add_typer(backup_app, name="backup")
 AtOption = Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”，如 '2026-02-12 18:00'")]
 
 
-def _interactive() -> bool:
-    return sys.stdin.isatty()
-
-
 def confirm_or_stop(question: str, refusal: str, yes: bool) -> None:
     """Go on with --yes; ask on a terminal; otherwise stop (exit 1) with `refusal`."""
     if yes:
         return
-    if _interactive():
+    if options.interactive():
         typer.confirm(question, default=False, abort=True)
         return
     raise VaultCRMError(refusal)

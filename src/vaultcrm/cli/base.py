@@ -59,11 +59,11 @@ def _global(
     state.vault_option = vault
 
 
-def open_vault(show_progress: bool = True):
-    """Load the vault, with a progress bar on a terminal when the load is long."""
+def open_vault(root: Path | None = None, show_progress: bool = True):
+    """Load the vault (`--vault`'s unless given), with a progress bar on a terminal when the load is long."""
     from ..vault.loader import load_vault
 
-    root = vault_root()
+    root = vault_root() if root is None else root
     if not (show_progress and console_err.is_terminal):
         return load_vault(root)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn

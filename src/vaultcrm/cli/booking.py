@@ -7,13 +7,9 @@ confirmation; piped or scripted, a missing field is a usage error and nothing is
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import sys
 from dataclasses import replace
-from decimal import Decimal
-from enum import Enum
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
@@ -25,57 +21,15 @@ from ..appointments import (Booked, BookingPlan, BookingRequest, book as book_ap
 from ..config import load_settings
 from ..customers import mask_phone
 from ..models import Appointment
-from ..vault.loader import Vault
-from ..values import (AppointmentStatus, Channel, Strength, parse_date, parse_datetime, parse_minutes, parse_phone,
+from ..values import (AppointmentStatus, Channel, Strength, parse_date, parse_minutes, parse_phone,
                       parse_time)
 from .base import app, console, console_err, open_vault, vault_root, warn_diagnostics
-from .options import OutputFormat, UsageError, parse_format
+from . import options
+from .options import OutputFormat, UsageError, json_value, parse_at, parse_format, parse_option, require_option
 
 _WEEKDAYS = "一二三四五六日"
 
 Opt = Optional[str]
-
-
-def _interactive() -> bool:
-    """Prompts only when a person is typing: never in scripts, pipes or cron."""
-    return sys.stdin.isatty()
-
-
-def _parse(value: str | None, parser: Callable, option: str):
-    if value is None or not value.strip():
-        return None
-    try:
-        return parser(value)
-    except ValueError as exc:
-        raise UsageError(f"{option}：{exc}") from None
-
-
-def _require(value: str | None, option: str, label: str, parser: Callable = str.strip):
-    """The option's value, asked for on a terminal when missing; a usage error otherwise."""
-    if value is not None and value.strip():
-        return _parse(value, parser, option)
-    if not _interactive():
-        raise UsageError(f"缺少 {option}（{label}）")
-
-    def check(text: str):
-        try:
-            parsed = parser(text) if text.strip() else None
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
-        if parsed is None:
-            raise typer.BadParameter(f"{label}不能为空")
-        return parsed
-
-    return typer.prompt(label, value_proc=check)
-
-
-def _load(root) -> Vault:
-    """The vault at `root` (the one `--vault` chose), with a progress bar on long loads."""
-    return open_vault()
-
-
-def _at(value: str | None) -> dt.datetime | None:
-    return _parse(value, parse_datetime, "--at")
 
 
 # -- book -----------------------------------------------------------------------------------------
@@ -100,33 +54,33 @@ def book(
 ) -> None:
     """新建预约：检查时间冲突、营业与技师工作时间、过敏与禁忌、爽约次数，打印新的预约编号。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON})
-    now = _at(at)
-    if service is None and _interactive():
+    now = parse_at(at)
+    if service is None and options.interactive():
         services = list(load_settings(vault_root())[0].services)
         if services:
             console_err.print(f"服务项目可选：{escape('、'.join(services))}")
     req = BookingRequest(
-        customer=_require(customer, "--customer", "客户（姓名、客户编号或电话）"),
-        date=_require(date, "--date", "预约日期（YYYY-MM-DD）", parse_date),
-        time=_require(time, "--time", "预约时间（HH:MM）", parse_time),
-        service=_require(service, "--service", "服务项目"),
-        phone=_parse(phone, parse_phone, "--phone"),
+        customer=require_option(customer, "--customer", "客户（姓名、客户编号或电话）"),
+        date=require_option(date, "--date", "预约日期（YYYY-MM-DD）", parse_date),
+        time=require_option(time, "--time", "预约时间（HH:MM）", parse_time),
+        service=require_option(service, "--service", "服务项目"),
+        phone=parse_option(phone, parse_phone, "--phone"),
         technician=(technician or "").strip() or None,
         room=(room or "").strip() or None,
-        channel=_parse(channel, Channel.parse, "--channel"),
-        duration=_parse(duration, parse_minutes, "--duration") or None,
-        strength=_parse(strength, Strength.parse, "--strength"),
+        channel=parse_option(channel, Channel.parse, "--channel"),
+        duration=parse_option(duration, parse_minutes, "--duration") or None,
+        strength=parse_option(strength, Strength.parse, "--strength"),
         note=(note or "").strip() or None,
         operator=by, force=force, now=now,
     )
-    if _interactive() and not yes:
+    if options.interactive() and not yes:
         vault = open_vault()
         plan = plan_booking(vault.index, vault.settings, req, now or vault.settings.now())
         _print_plan(plan)
         typer.confirm("确认预约？", default=True, abort=True)
         req = replace(req, customer=plan.customer.id or req.customer, technician=plan.appointment.service.technician,
                       room=plan.appointment.service.room)
-    booked = book_appointment(vault_root(), req, load=_load)
+    booked = book_appointment(vault_root(), req, load=open_vault)
     warn_diagnostics(booked.diagnostics)
     if fmt is OutputFormat.JSON:
         _print_warnings(booked.plan, to_stderr=True)
@@ -197,27 +151,9 @@ def _print_warnings(plan: BookingPlan, *, to_stderr: bool) -> None:
             console_err.print(f"服务记忆 {label}：{escape(text)}")
 
 
-def _json_value(value):
-    if isinstance(value, dict):
-        return {k: _json_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_value(v) for v in value]
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral() else float(value)
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M")
-    return value
-
-
 def appointment_json(a: Appointment) -> dict:
     """The appointment keyed as in its note (Chinese keys), values as vaultcrm writes them."""
-    return _json_value(a.model_dump(by_alias=True))
+    return json_value(a.model_dump(by_alias=True))
 
 
 # -- status ---------------------------------------------------------------------------------------
@@ -233,10 +169,10 @@ def status(
     at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
 ) -> None:
     """修改预约状态（待服务 → 已确认 → 服务中 → 已完成 …），并记入 预约状态.状态更新。"""
-    new = _parse(state, AppointmentStatus.parse, "STATE")
+    new = parse_option(state, AppointmentStatus.parse, "STATE")
     if new is None:
         raise UsageError(f"缺少 STATE，可选：{_STATES}")
-    change = change_status(vault_root(), appointment_id, new, operator=by, force=force, now=_at(at), load=_load)
+    change = change_status(vault_root(), appointment_id, new, operator=by, force=force, now=parse_at(at), load=open_vault)
     a = change.appointment
     when = f"{a.start:%Y-%m-%d %H:%M}" if a.start else ""
     label = escape(f"{a.id} {a.info.customer_name or ''} {when}".strip())
@@ -259,11 +195,11 @@ def reschedule(
     at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
 ) -> None:
     """预约改期：重新检查冲突（不含该预约自身），并记入 预约状态.状态更新。"""
-    new_date = _require(date, "--date", "新日期（YYYY-MM-DD）", parse_date)
-    new_time = _require(time, "--time", "新时间（HH:MM）", parse_time)
+    new_date = require_option(date, "--date", "新日期（YYYY-MM-DD）", parse_date)
+    new_time = require_option(time, "--time", "新时间（HH:MM）", parse_time)
     move = move_appointment(vault_root(), appointment_id, new_date, new_time,
                             technician=(technician or "").strip() or None, room=(room or "").strip() or None,
-                            operator=by, force=force, now=_at(at), load=_load)
+                            operator=by, force=force, now=parse_at(at), load=open_vault)
     where = "，".join(escape(x) for x in (move.new.technician, move.new.room) if x)
     span = f"{move.new.start:%Y-%m-%d %H:%M}–{move.new.end:%H:%M}" + (f"（{where}）" if where else "")
     if not move.changed:

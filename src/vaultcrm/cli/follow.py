@@ -24,8 +24,7 @@ from ..index import VaultIndex
 from ..models import FollowUp, ServiceRecord
 from ..values import Channel, Satisfaction
 from .base import app, console, open_vault, vault_root, warn_diagnostics
-from .booking import _at, _load, _parse
-from .options import OutputFormat, parse_format
+from .options import OutputFormat, parse_at, parse_format, parse_option
 
 Opt = Optional[str]
 
@@ -87,7 +86,7 @@ def text_option(value: str | None) -> str | None:
 
 
 def _now(at: str | None, vault) -> dt.datetime:
-    return _at(at) or vault.settings.now()
+    return parse_at(at) or vault.settings.now()
 
 
 @follow_app.command("plan")
@@ -97,7 +96,7 @@ def plan(
 ) -> None:
     """按回访规则为全库安排回访（新客户、问题客户、长期客户、套餐中期）；已有的不会重复安排。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON})
-    created, vault = plan_all(vault_root(), _at(at), load=_load)
+    created, vault = plan_all(vault_root(), parse_at(at), load=open_vault)
     warn_diagnostics(vault.diagnostics)
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps({"新安排": len(created), "跟进": followup_rows(created, vault.index.services)},
@@ -155,12 +154,12 @@ def done(
     """完成一次回访：填写跟进记录、跟进结果与后续计划，跟进状态改为已完成。"""
     outcome = FollowUpOutcome(
         feedback=text_option(feedback), effect=text_option(effect),
-        satisfaction=_parse(satisfaction, lambda v: Satisfaction.parse(v).value, "--satisfaction"),
+        satisfaction=parse_option(satisfaction, lambda v: Satisfaction.parse(v).value, "--satisfaction"),
         intention=text_option(intention), next_appointment=text_option(next_visit), needs=text_option(needs), items=text_option(items),
-        when=text_option(when), owner=text_option(owner), method=_parse(method, Channel.parse, "--method"), by=text_option(by),
+        when=text_option(when), owner=text_option(owner), method=parse_option(method, Channel.parse, "--method"), by=text_option(by),
         next_days=next_days,
     )
-    vault = _load(vault_root())
+    vault = open_vault()
     f, follow_on = complete_followup(vault, followup_id, outcome, _now(at, vault).date())
     console.print(f"[green]已完成回访[/green] {f.id} {escape(f.basics.kind or '')} {escape(f.customer.customer_name or '')}")
     if follow_on is not None:
@@ -174,7 +173,7 @@ def cancel(
     by: Annotated[Opt, typer.Option("--by", help="操作人（写入 跟进人）")] = None,
 ) -> None:
     """取消一次回访：跟进状态改为已取消，以后也不会再安排同一回访。"""
-    vault = _load(vault_root())
+    vault = open_vault()
     f = cancel_followup(vault, followup_id, by=text_option(by), reason=text_option(reason))
     console.print(f"已取消回访 {f.id} {escape(f.basics.kind or '')} {escape(f.customer.customer_name or '')}")
 

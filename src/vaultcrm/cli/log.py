@@ -18,20 +18,20 @@ from rich.table import Table
 from ..models import ServiceRecord
 from ..service_records import LogResult, ServiceNotes, ServiceRequest, log_service
 from ..values import Satisfaction, parse_date, parse_minutes, parse_money, parse_phone, parse_stars, parse_time
-from .base import app, console, vault_root, warn_diagnostics
-from .booking import _at, _interactive, _json_value, _load, _parse, _require
+from .base import app, console, open_vault, vault_root, warn_diagnostics
+from . import options
 from .follow import followup_rows, problem_panel, text_option
-from .options import OutputFormat, UsageError, parse_format
+from .options import OutputFormat, UsageError, json_value, parse_at, parse_format, parse_option, require_option
 
 Opt = Optional[str]
 
 
 def _ask_optional(value: str | None, label: str, option: str, parser=str.strip):
     """A field worth asking for on a terminal, which may be skipped with Enter."""
-    if value is not None or not _interactive():
-        return _parse(value, parser, option)
+    if value is not None or not options.interactive():
+        return parse_option(value, parser, option)
     answer = typer.prompt(f"{label}（回车跳过）", default="", show_default=False)
-    return _parse(answer, parser, option)
+    return parse_option(answer, parser, option)
 
 
 @app.command()
@@ -72,8 +72,8 @@ def log(
     if appointment_id and (customer or phone):
         raise UsageError("有预约编号时客户取自预约，不能再给 --customer/--phone")
     if not appointment_id:
-        customer = _require(customer, "--customer", "客户（姓名、客户编号或电话）")
-        service = _require(service, "--service", "服务项目")
+        customer = require_option(customer, "--customer", "客户（姓名、客户编号或电话）")
+        service = require_option(service, "--service", "服务项目")
     notes = ServiceNotes(
         condition=text_option(condition), health=text_option(health), before_notes=text_option(before_notes), work=text_option(work),
         reaction=text_option(reaction), adjust=text_option(adjust), effect_now=text_option(effect_now), feeling=text_option(feeling),
@@ -81,17 +81,17 @@ def log(
         effect=_ask_optional(effect, "效果评价", "--effect"),
         satisfaction=_ask_optional(satisfaction, "满意度（非常满意/满意/一般/不满意）", "--satisfaction",
                                    Satisfaction.parse),
-        stars=_parse(stars, parse_stars, "--stars"), suggestion=text_option(suggestion), next=text_option(next_visit),
+        stars=parse_option(stars, parse_stars, "--stars"), suggestion=text_option(suggestion), next=text_option(next_visit),
         advice=text_option(advice), todo=text_option(todo),
     )
     req = ServiceRequest(
-        appointment_id=text_option(appointment_id), customer=text_option(customer), phone=_parse(phone, parse_phone, "--phone"),
+        appointment_id=text_option(appointment_id), customer=text_option(customer), phone=parse_option(phone, parse_phone, "--phone"),
         service=text_option(service), technician=text_option(technician), room=text_option(room),
-        date=_parse(date, parse_date, "--date"), time=_parse(time, parse_time, "--time"),
-        duration=_parse(duration, parse_minutes, "--duration"), fee=_parse(fee, parse_money, "--fee"),
+        date=parse_option(date, parse_date, "--date"), time=parse_option(time, parse_time, "--time"),
+        duration=parse_option(duration, parse_minutes, "--duration"), fee=parse_option(fee, parse_money, "--fee"),
         notes=notes, by=text_option(by), force=force,
     )
-    result = log_service(vault_root(), req, now=_at(at), load=_load)
+    result = log_service(vault_root(), req, now=parse_at(at), load=open_vault)
     warn_diagnostics(result.diagnostics)
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps(result_json(result), ensure_ascii=False))
@@ -101,7 +101,7 @@ def log(
 
 def result_json(result: LogResult) -> dict:
     """The SRV keyed as in its note, plus what the command did around it."""
-    data = _json_value(result.service.model_dump(by_alias=True))
+    data = json_value(result.service.model_dump(by_alias=True))
     data["路径"] = result.service.path
     data["预约状态"] = result.status_change[1].value if result.status_change else None
     data["新建客户"] = result.new_customer.id if result.new_customer else None

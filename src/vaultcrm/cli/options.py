@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
+from collections.abc import Callable
+from decimal import Decimal
 from enum import Enum
 
+import typer
+
 from ..errors import VaultCRMError
+from ..values import parse_datetime
 
 
 class UsageError(VaultCRMError):
@@ -29,3 +36,61 @@ def parse_format(value: str, allowed: set[OutputFormat]) -> OutputFormat:
         names = "、".join(sorted(f.value for f in allowed))
         raise UsageError(f"--format 不支持「{value}」，可选：{names}")
     return fmt
+
+
+def interactive() -> bool:
+    """Prompts only when a person is typing: never in scripts, pipes or cron."""
+    return sys.stdin.isatty()
+
+
+def parse_option(value: str | None, parser: Callable, option: str):
+    """An option's value through a normaliser; its ValueError becomes a usage error naming the option."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return parser(value)
+    except ValueError as exc:
+        raise UsageError(f"{option}：{exc}") from None
+
+
+def require_option(value: str | None, option: str, label: str, parser: Callable = str.strip):
+    """The option's value, asked for on a terminal when missing; a usage error otherwise."""
+    if value is not None and value.strip():
+        return parse_option(value, parser, option)
+    if not interactive():
+        raise UsageError(f"缺少 {option}（{label}）")
+
+    def check(text: str):
+        try:
+            parsed = parser(text) if text.strip() else None
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        if parsed is None:
+            raise typer.BadParameter(f"{label}不能为空")
+        return parsed
+
+    return typer.prompt(label, value_proc=check)
+
+
+def parse_at(value: str | None) -> dt.datetime | None:
+    """`--at 'YYYY-MM-DD HH:MM'`: the "now" a command runs at (for cron catch-up and for tests)."""
+    return parse_option(value, parse_datetime, "--at")
+
+
+def json_value(value):
+    """A model dump as JSON holds it: enums as their Chinese words, money as numbers, times as text."""
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_value(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral() else float(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    return value

@@ -11,6 +11,7 @@ import hashlib
 import os
 import pickle
 import zlib
+from typing import Optional
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,7 +21,7 @@ SHARDS = 32
 FORMAT = 3
 
 # path -> (mtime_ns, size, kind, data, diagnostics)
-Entry = tuple[int, int, "str | None", "dict | None", "tuple[Diagnostic, ...]"]
+Entry = tuple[int, int, Optional[str], Optional[dict], tuple[Diagnostic, ...]]
 
 
 _PARSING_SOURCES = ("values.py", "models", "vault/reader.py", "vault/fastyaml.py")

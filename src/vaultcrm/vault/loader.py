@@ -24,7 +24,7 @@ from ..diagnostics import Diagnostic
 from ..index import VaultIndex
 from ..models import Record
 from .cache import SHARDS, Cache, fingerprint, shard_of
-from .reader import ParsedNote, read_note
+from .reader import read_note
 from .scan import scan
 
 PARALLEL_THRESHOLD = 2000  # stale notes; below this, starting workers costs more than it saves
