@@ -96,3 +96,13 @@ def test_vault_template_override_is_used(vault):
     loaded = load_vault(root)
     made = create_record(root, loaded.settings, Appointment(id="APP-2026-000"), [], year=2026)
     assert (root / made.path).read_text(encoding="utf-8").endswith("本店自定义的预约页脚\n")
+
+
+def test_hostile_or_broken_config_is_refused_with_a_message(vault, cli):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join(['*a' if i == 1 else f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9))
+    for config in (bomb, "营业时间:\n  开始: 2026-02-30\n", "[" * 5000):
+        root = vault({"a.md": GOOD}, config=config)
+        result = cli(root, "check")
+        assert result.exit_code == 1, config[:40]
+        assert "vaultcrm.yaml" in result.stderr and "Traceback" not in result.output

@@ -20,6 +20,7 @@ from .diagnostics import Diagnostic, Severity
 from .errors import ConfigError
 from .models.fields import EmptyAsList, Minutes, Money, Section, TextList, Time, ref
 from .values import ChoiceEnum
+from .vault import bounds
 
 CONFIG_NAME = "vaultcrm.yaml"
 STATE_DIR = ".vaultcrm"
@@ -284,12 +285,18 @@ def load_settings(root: Path) -> tuple[Settings, list[Diagnostic]]:
         return Settings(), []
     try:
         text = path.read_text(encoding="utf-8-sig")
+        bounds.check_text(text)
         data = yaml.load(text, Loader=yaml.CSafeLoader) or {}
+        bounds.check_data(text, data)
+    except bounds.TooComplex as exc:
+        raise ConfigError(Diagnostic(CONFIG_NAME, 1, Severity.ERROR, f"配置文件：{exc}")) from None
     except UnicodeDecodeError:
         raise ConfigError(Diagnostic(CONFIG_NAME, 1, Severity.ERROR, "配置文件不是 UTF-8 编码，请用 UTF-8 另存")) from None
     except yaml.YAMLError as exc:
         line = exc.problem_mark.line + 1 if getattr(exc, "problem_mark", None) else 1
         raise ConfigError(Diagnostic(CONFIG_NAME, line, Severity.ERROR, f"配置文件 YAML 语法错误：{exc.problem or exc}")) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an impossible date, which libyaml builds itself
+        raise ConfigError(Diagnostic(CONFIG_NAME, 1, Severity.ERROR, f"配置文件中有无法读取的值：{exc}")) from None
     if not isinstance(data, dict):
         raise ConfigError(Diagnostic(CONFIG_NAME, 1, Severity.ERROR, "配置文件应为键值映射"))
     try:

@@ -25,9 +25,15 @@ from . import backup as _backup, privacy as _privacy  # noqa: F401  (backup, res
 
 def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
     """(usage-type errors, aborts) of click and of the copy of click that typer may carry."""
-    import click
-
-    errors, aborts = [click.exceptions.ClickException], [click.exceptions.Abort]
+    errors: list[type] = []
+    aborts: list[type] = [typer.Abort]
+    try:
+        import click
+    except ImportError:  # typer ≥ 0.20 does not need click itself
+        pass
+    else:
+        errors.append(click.exceptions.ClickException)
+        aborts.append(click.exceptions.Abort)
     try:
         from typer import _click as vendored  # typer ≥ 0.20 ships its own click
     except ImportError:  # pragma: no cover - older typer uses click itself

@@ -6,7 +6,7 @@ and `vaultcrm.membership`, and every write goes through `store.update_record`.
 
 from __future__ import annotations
 
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
@@ -17,22 +17,13 @@ from ..profiles import ProfileEdit, add_package, edit_profile, parse_gender, red
 from ..values import Strength, format_money, parse_bool, parse_date, parse_money, parse_phone
 from .base import console, console_err, open_vault, warn_diagnostics
 from .customer import AtOption, customer_app, find_customer, parse_tier, today_of
-from .options import UsageError
+from .options import UsageError, parse_option
 
 Opt = Optional[str]
 Many = Optional[list[str]]
 
 package_app = typer.Typer(help="套餐：次卡与储值。", no_args_is_help=True, rich_markup_mode=None)
 customer_app.add_typer(package_app, name="package")
-
-
-def _parse(value: str | None, parser: Callable, option: str):
-    if value is None or not value.strip():
-        return None
-    try:
-        return parser(value.strip())
-    except ValueError as exc:
-        raise UsageError(f"{option}：{exc}") from None
 
 
 def _text(value: str | None) -> str | None:
@@ -65,12 +56,12 @@ def edit(
 ) -> None:
     """修改客户档案；只改给出的字段，注释、其他字段和正文保持不变。"""
     request = ProfileEdit(
-        name=_text(name), phone=_parse(phone, parse_phone, "--phone"), gender=_parse(gender, parse_gender, "--gender"),
-        birthday=_parse(birthday, parse_date, "--birthday"), source=_text(source),
+        name=_text(name), phone=parse_option(phone, parse_phone, "--phone"), gender=parse_option(gender, parse_gender, "--gender"),
+        birthday=parse_option(birthday, parse_date, "--birthday"), source=_text(source),
         allergies=list(allergy or []), contraindications=list(contraindication or []), concerns=_text(concerns),
-        technician=_text(technician), strength=_parse(strength, Strength.parse, "--strength"),
-        referrer=_text(referrer), consent_health=_parse(consent_health, parse_bool, "--consent-health"),
-        consent_marketing=_parse(consent_marketing, parse_bool, "--consent-marketing"),
+        technician=_text(technician), strength=parse_option(strength, Strength.parse, "--strength"),
+        referrer=_text(referrer), consent_health=parse_option(consent_health, parse_bool, "--consent-health"),
+        consent_marketing=parse_option(consent_marketing, parse_bool, "--consent-marketing"),
     )
     vault = open_vault()
     warn_diagnostics(vault.diagnostics)
@@ -127,8 +118,8 @@ def package_add(
     at: AtOption = None,
 ) -> None:
     """为客户添加套餐：--sessions 次卡 或 --value 储值（二选一）。记录服务时自动扣减。"""
-    amount = _parse(value, parse_money, "--value")
-    start_day, end_day = _parse(start, parse_date, "--start"), _parse(end, parse_date, "--end")
+    amount = parse_option(value, parse_money, "--value")
+    start_day, end_day = parse_option(start, parse_date, "--start"), parse_option(end, parse_date, "--end")
     vault = open_vault()
     warn_diagnostics(vault.diagnostics)
     service_name = _text(service)

@@ -12,9 +12,8 @@ from rich.table import Table
 
 from ..dispatch import RemindReport, mark_done, run_remind
 from ..render import render
-from ..values import parse_datetime
 from .base import app, console, console_err, open_vault, vault_root, warn_diagnostics
-from .options import OutputFormat, UsageError, parse_format
+from .options import OutputFormat, parse_at, parse_format
 
 remind_app = typer.Typer(rich_markup_mode=None, add_completion=False)
 app.add_typer(remind_app, name="remind", help="提醒：列出到期的提醒并记入当天的提醒笔记；--send 发送；done 手动完成。")
@@ -23,15 +22,9 @@ AtOption = Annotated[Optional[str], typer.Option("--at", help="按此时间计�
 
 
 def _at(value: str | None, settings) -> dt.datetime:
-    if value is None:
-        return settings.now()
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise UsageError(f"--at 无法识别「{value}」，应写作 'YYYY-MM-DD HH:MM'")
-    return parsed.replace(second=0)
+    """`--at`, to the minute, or the store's clock."""
+    parsed = parse_at(value)
+    return settings.now() if parsed is None else parsed.replace(second=0)
 
 
 @remind_app.callback(invoke_without_command=True)

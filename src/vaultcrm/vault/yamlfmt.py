@@ -67,7 +67,8 @@ def format_time(value: dt.time) -> str:
 
 
 def format_datetime(value: dt.datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if not value.second else value.strftime("%Y-%m-%d %H:%M:%S")
+    """'2026-02-11 10:00'; the year always has four digits (strftime writes year 999 as '999')."""
+    return f"{value.date().isoformat()} {format_time(value.time())}"
 
 
 def scalar(value: object) -> str:
