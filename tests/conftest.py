@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
-SEED = REPO.parent / "shared" / "seeds" / "服务追踪表.md"
+SEED = REPO / "tests" / "data" / "服务追踪表.md"  # a copy of shared/seeds/: the studio's own template
 
 
 def write_vault(root: Path, files: dict[str, str | bytes]) -> Path:

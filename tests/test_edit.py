@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -17,9 +16,9 @@ from vaultcrm.vault.edit import EditError, EditVerificationError, edit_frontmatt
 from vaultcrm.vault.writer import ConcurrentEditError, stamp
 from vaultcrm.vault.yamlfmt import scalar
 
-SEED = Path("/work/shared/seeds/服务追踪表.md")
-SEED_TEXT = SEED.read_text(encoding="utf-8") if SEED.exists() else None
-needs_seed = pytest.mark.skipif(SEED_TEXT is None, reason="seed template not available")
+from conftest import SEED
+
+SEED_TEXT = SEED.read_text(encoding="utf-8")
 
 
 def load_fm(note: str):
@@ -225,7 +224,6 @@ def test_verification_catches_collateral_damage():
 
 # -- the seed templates -------------------------------------------------------------------------
 
-@needs_seed
 @pytest.mark.parametrize("nl", ["\n", "\r\n"])
 def test_seed_templates_round_trip_byte_identical(nl):
     notes = seed_notes(nl)
@@ -239,7 +237,6 @@ def test_seed_templates_round_trip_byte_identical(nl):
         assert edit_frontmatter(note, {(key,): yaml.safe_load(value) if value else None}) == note
 
 
-@needs_seed
 @pytest.mark.parametrize("kind, path, value, line", [
     ("预约编号", ("预约状态", "当前状态"), "已确认", "  当前状态: 已确认"),
     ("预约编号", ("预约信息", "客户姓名"), "张三", "  客户姓名: 张三"),
@@ -257,7 +254,6 @@ def test_seed_template_edits_change_one_line(kind, path, value, line):
     assert old.split(":")[0] == new.split(":")[0]
 
 
-@needs_seed
 def test_multiline_plain_scalar_of_the_followup_template_survives_edits():
     note = seed_notes()["跟进编号"]
     out = edit_frontmatter(note, {("跟进内容", "跟进结果", "客户意向"): "续卡"},
@@ -415,7 +411,7 @@ def _key_paths(note: str) -> list[tuple[str, ...]]:
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_any_single_edit_verifies_or_is_refused_cleanly(data):
-    notes = [HAND_EDITED, OBSIDIAN, _TRICKY, *(seed_notes().values() if SEED_TEXT else ())]
+    notes = [HAND_EDITED, OBSIDIAN, _TRICKY, *seed_notes().values()]
     note = data.draw(st.sampled_from(notes))
     paths = _key_paths(note)
     path = data.draw(st.one_of(st.sampled_from(paths), st.sampled_from(paths).map(lambda p: (*p, "新")),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 from vaultcrm.vault import fastyaml
 from vaultcrm.vault.fastyaml import Unsupported, load, parse
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "服务追踪表.md"  # as in conftest
+from conftest import SEED  # noqa: E402
 UNSUP = object()
 
 

@@ -180,7 +180,7 @@ def test_second_run_rewrites_nothing(golden, cli):
     cli(golden, "stats", *AT)
     before = mtimes(golden)
     again = cli(golden, "stats", *AT, "--format", "json")
-    assert again.json() == {"updated": []}
+    assert again.json() == {"updated": [], "profiles": []}
     assert mtimes(golden) == before
     assert "无需改动" in cli(golden, "stats", *AT).stdout
 

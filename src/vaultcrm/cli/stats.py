@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from typing import Annotated, Optional
 
 import typer
@@ -90,6 +91,9 @@ def _print_monthly(f: MonthlyFigures) -> None:
     console.print(_share_table("预约时段分析", "时段", f.appointments.slot_shares(), _SLOT_LABELS))
 
 
+LIST_LIMIT = 20  # more rewritten notes than this are summarised per folder
+
+
 @app.command()
 def stats(
     date: Annotated[Optional[str], typer.Option("--date", "-d", help="只输出这一天的统计，如 2026-02-12")] = None,
@@ -125,10 +129,17 @@ def stats(
     written = update_statistics(vault, today=today)
     if update_service_log(vault, today) and vault.settings.folders.dashboard not in written:
         written.append(vault.settings.folders.dashboard)
-    update_tags(vault, today)  # customer profiles' 标签, 会员等级 and 积分 (profiles.py); not statistics notes
+    profiles = update_tags(vault, today)  # customer profiles' 标签, 会员等级 and 积分 (profiles.py)
     if fmt is OutputFormat.JSON:
-        console.print_json(json.dumps({"updated": written}, ensure_ascii=False))
+        console.print_json(json.dumps({"updated": written, "profiles": profiles}, ensure_ascii=False))
         return
-    for path in written:
-        console.print(f"[green]已更新[/green] {path}", highlight=False)
+    if len(written) <= LIST_LIMIT:
+        for path in written:
+            console.print(f"[green]已更新[/green] {path}", highlight=False)
+    else:
+        folders = Counter(path.rsplit("/", 1)[0] if "/" in path else path for path in written)
+        console.print("[green]已更新[/green] " + "、".join(f"{folder} {n} 篇" for folder, n in sorted(folders.items())),
+                      highlight=False)
     console.print(f"统计已更新：{len(written)} 篇笔记有变化" if written else "统计笔记已是最新，无需改动")
+    if profiles:
+        console.print(f"客户档案的标签、会员等级或积分已更新：{len(profiles)} 位", highlight=False)
