@@ -92,7 +92,7 @@ class VaultIndex:
         items = [(r.path, r.kind, r.record_id, r) for r in records]
         items.extend((data["path"], kind, data["id"], data) for kind, data in cached)
         items.sort(key=lambda item: item[0])
-        for path, kind, record_id, item in items:
+        for _path, kind, record_id, item in items:
             first = tables[kind]._add(record_id, item)
             if first is not None:
                 model = TYPE_BY_KIND[kind]
