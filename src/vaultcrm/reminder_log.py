@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .reminders import KIND_ORDER, KINDS, Audience, Reminder, reminder_key
+from .reminders import KIND_ORDER, KINDS, Identified, Reminder
 from .values import ChoiceEnum, parse_datetime, parse_list, parse_text
 
 ID_PATTERN = re.compile(r"^R-(\d{4})-(\d{2,})$")
@@ -36,7 +36,7 @@ class ReminderStatus(ChoiceEnum):
 
 
 @dataclass
-class Entry:
+class Entry(Identified):
     """One row of the day's 提醒记录: a reminder as the note remembers it."""
 
     id: str
@@ -50,17 +50,6 @@ class Entry:
     sent_to: list[str] = field(default_factory=list)  # channels it reached (several may be configured)
     reminder: Reminder | None = None  # the live reminder, while it is due
 
-    @property
-    def key(self) -> str:
-        return reminder_key(self.kind, self.record, self.due)
-
-    @property
-    def group(self) -> str:
-        return KINDS[self.kind].group
-
-    @property
-    def audience(self) -> Audience:
-        return KINDS[self.kind].audience
 
     @property
     def waiting(self) -> bool:

@@ -71,19 +71,12 @@ SCHEDULE_LEAD = dt.timedelta(hours=1)  # the day's 服务提醒 come an hour bef
 CUSTOMER_FACTS = frozenset({"name", "phone", "date", "time", "service", "technician", "birthday"})
 
 
-@dataclass(frozen=True)
-class Reminder:
-    kind: str  # 提醒项, a key of KINDS
-    record: str  # what it is about: an APP/FLW/customer ID, a technician, a room, a day
-    due: dt.datetime
-    content: str  # 提醒内容: one line for the day note's table
-    customer: str | None = None  # 关联客户
-    facts: Mapping[str, str] = field(default_factory=dict)  # what a customer text may say
-    details: tuple[str, ...] = ()  # further lines for staff
+class Identified:
+    """What a reminder's (kind, record, due) tell: its group, its audience and its identity key."""
 
-    def __post_init__(self) -> None:
-        if self.audience is Audience.CUSTOMER and (self.details or not set(self.facts) <= CUSTOMER_FACTS):
-            raise ValueError(f"{self.kind} is customer-facing: only {sorted(CUSTOMER_FACTS)}, no details")
+    kind: str
+    record: str
+    due: dt.datetime
 
     @property
     def group(self) -> str:
@@ -96,6 +89,22 @@ class Reminder:
     @property
     def key(self) -> str:
         return reminder_key(self.kind, self.record, self.due)
+
+
+@dataclass(frozen=True)
+class Reminder(Identified):
+    kind: str  # 提醒项, a key of KINDS
+    record: str  # what it is about: an APP/FLW/customer ID, a technician, a room, a day
+    due: dt.datetime
+    content: str  # 提醒内容: one line for the day note's table
+    customer: str | None = None  # 关联客户
+    facts: Mapping[str, str] = field(default_factory=dict)  # what a customer text may say
+    details: tuple[str, ...] = ()  # further lines for staff
+
+    def __post_init__(self) -> None:
+        if self.audience is Audience.CUSTOMER and (self.details or not set(self.facts) <= CUSTOMER_FACTS):
+            raise ValueError(f"{self.kind} is customer-facing: only {sorted(CUSTOMER_FACTS)}, no details")
+
 
 
 def reminder_key(kind: str, record: str, due: dt.datetime) -> str:
