@@ -140,7 +140,9 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         cache = Cache(root, fingerprint(settings.timezone), Path(scratch.name) if scratch else None)
         if use_cache:
             cache.load()
-        stale = [path for path, (mtime_ns, size) in files.items() if cache.get(path, mtime_ns, size) is None]
+        get = cache.get
+        found = {path: get(path, mtime_ns, size) for path, (mtime_ns, size) in files.items()}
+        stale = [path for path, entry in found.items() if entry is None]
         stats.parsed = len(stale)
         stats.cached = len(files) - len(stale)
         n_workers = _workers(workers)
@@ -164,8 +166,9 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         fresh = {r.path for r in records}
         cached: list[tuple[str, dict]] = []
         diagnostics: list[Diagnostic] = []
-        for path, (mtime_ns, size) in files.items():
-            entry = cache.get(path, mtime_ns, size)
+        if stale:  # what was parsed just now is in the cache too
+            found.update((path, get(path, *files[path])) for path in stale)
+        for path, entry in found.items():
             if entry is None:  # vanished between the scan and now
                 continue
             kind, data, diags = entry[2], entry[3], entry[4]
