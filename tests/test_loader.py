@@ -151,3 +151,24 @@ def test_temp_files_of_a_killed_writer_are_swept_when_stale(vault):
     os.utime(user, (old, old))
     load_vault(root)
     assert not stale.exists() and fresh.exists() and user.exists()
+
+
+def test_reload_from_a_previous_load_equals_a_fresh_load(vault):
+    files = {f"预约/{n}.md": note(n) for n in range(1, 21)}
+    files["bad.md"] = note(90, day="下周")
+    files["日记.md"] = "今天很忙\n"
+    root = vault(files)
+    first = load_vault(root)
+    (root / "预约/3.md").write_text(note(3, day="2026-03-03"), encoding="utf-8")
+    (root / "预约/4.md").unlink()
+    (root / "归档").mkdir()
+    (root / "预约/5.md").rename(root / "归档/5.md")
+    (root / "新.md").write_text(note(21), encoding="utf-8")
+    again = load_vault(root, previous=first)
+    fresh = load_vault(root, use_cache=False)
+    assert again.stats.parsed == 3  # the edited, the moved and the new note
+    assert dict(again.index.appointments) == dict(fresh.index.appointments)
+    assert again.diagnostics == fresh.diagnostics and again.diagnostics
+    assert again.index.appointments["APP-2026-005"].path == "归档/5.md"
+    cold = load_vault(root)  # the cache on disk was kept up to date by the reload
+    assert cold.stats.parsed == 0 and dict(cold.index.appointments) == dict(fresh.index.appointments)

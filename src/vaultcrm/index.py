@@ -99,6 +99,15 @@ class VaultIndex:
                 as_record = [x if isinstance(x, Record) else rebuild(model, x) for x in (first, item)]
                 self.duplicates.setdefault(record_id, [as_record[0]]).append(as_record[1])
 
+    def by_path(self) -> dict[str, tuple[str, Record | dict]]:
+        """path → (kind, record as stored: a model, or cached plain data), without building models."""
+        found: dict[str, tuple[str, Record | dict]] = {}
+        for table in (self.appointments, self.services, self.followups, self.customers):
+            kind = table.model.kind
+            for item in table._items.values():
+                found[item["path"] if type(item) is dict else item.path] = (kind, item)
+        return found
+
     @property
     def records(self) -> list[Record]:
         """Every record (building all models: for whole-vault work such as `check`)."""

@@ -325,7 +325,7 @@ class Watcher:
         return dt.datetime.now(tz).replace(tzinfo=None, microsecond=0)
 
     def _load(self) -> Vault:
-        vault = load_vault(self.root)
+        vault = load_vault(self.root, previous=self.vault)  # parses only the notes that changed
         gc.unfreeze()  # load_vault freezes what it built for a one-shot command; here old indexes must go
         return vault
 

@@ -121,9 +121,60 @@ def _sweep(temp_files: list[str]) -> None:
             pass
 
 
+REUSE_LIMIT = 2000  # changed notes beyond which a reload starts afresh rather than from `previous`
+
+
+def _reload(previous: Vault, settings: Settings, files: dict[str, tuple[int, int]], stats: LoadStats
+            ) -> tuple[list[Record], list[tuple[str, dict]], list[Diagnostic]] | None:
+    """Records for `files`, taking every unchanged note from `previous` (watch mode reloads this way).
+
+    None when a fresh load is simpler: other settings, many changes, or duplicate IDs in `previous`
+    (a duplicate's record is not in the index tables, so it could not be carried over).
+    """
+    changed = [path for path, stamp in files.items() if previous.files.get(path) != stamp]
+    if settings != previous.settings or len(changed) > REUSE_LIMIT or previous.index.duplicates:
+        return None
+    root = previous.root
+    gone = previous.files.keys() - files.keys()
+    stored = previous.index.by_path()
+    old_diagnostics: dict[str, list[Diagnostic]] = {}
+    for d in previous.diagnostics:
+        old_diagnostics.setdefault(d.path, []).append(d)
+    records: list[Record] = []
+    cached: list[tuple[str, dict]] = []
+    diagnostics: list[Diagnostic] = []
+    fresh = set(changed)
+    for path in files:
+        if path in fresh:
+            continue
+        kind, item = stored.get(path, (None, None))
+        if isinstance(item, Record):
+            records.append(item)
+        elif item is not None:
+            cached.append((kind, item))
+        diagnostics.extend(old_diagnostics.get(path, ()))
+    cache = Cache(root, fingerprint(settings.timezone))
+    touched = sorted({shard_of(path) for path in (*changed, *gone)})
+    cache.load(touched)
+    for path in changed:
+        record, note = read_note(root, path)
+        cache.put(path, (*files[path], note.kind, note.data, tuple(note.diagnostics)))
+        if record is not None:
+            records.append(record)
+        diagnostics.extend(note.diagnostics)
+    cache.retain(files.keys(), touched)
+    cache.save()
+    stats.parsed, stats.cached = len(changed), len(files) - len(changed)
+    return records, cached, diagnostics
+
+
 def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool = True,
-               workers: int | None = None, progress: Progress | None = None) -> Vault:
-    """Load every record of the vault. Raises ConfigError for a broken `vaultcrm.yaml`, nothing else."""
+               workers: int | None = None, progress: Progress | None = None,
+               previous: Vault | None = None) -> Vault:
+    """Load every record of the vault. Raises ConfigError for a broken `vaultcrm.yaml`, nothing else.
+
+    `previous`, a load of the same vault, lets a reload parse only what changed since (watch mode).
+    """
     started = time.perf_counter()
     root = Path(root)
     if settings is None:
@@ -136,6 +187,11 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         files = scan(root, leftovers)
         _sweep(leftovers)
         stats.files = len(files)
+        reused = _reload(previous, settings, files, stats) if previous is not None and use_cache else None
+        if reused is not None:
+            records, cached, diagnostics = reused
+            index = VaultIndex(root, records, cached)
+            return _finish(Vault(root, settings, index, diagnostics, stats, files), started, progress)
         scratch = None if use_cache else tempfile.TemporaryDirectory(prefix="vaultcrm-cache-")
         cache = Cache(root, fingerprint(settings.timezone), Path(scratch.name) if scratch else None)
         if use_cache:
@@ -184,8 +240,12 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         if gc_was_enabled:
             gc.freeze()  # what was loaded lives as long as the command: keep it out of later collections
             gc.enable()
-    diagnostics.sort(key=lambda d: (d.path, d.line, d.message))
-    stats.seconds = time.perf_counter() - started
+    return _finish(Vault(root, settings, index, diagnostics, stats, files), started, progress)
+
+
+def _finish(vault: Vault, started: float, progress: Progress | None) -> Vault:
+    vault.diagnostics.sort(key=lambda d: (d.path, d.line, d.message))
+    vault.stats.seconds = time.perf_counter() - started
     if progress:
-        progress(len(files), len(files))
-    return Vault(root, settings, index, diagnostics, stats, files)
+        progress(len(vault.files), len(vault.files))
+    return vault
