@@ -13,10 +13,10 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from vaultcrm.config import Settings
+from vaultcrm.core.config import Settings
+from vaultcrm.core.store import render_record
 from vaultcrm.models import Appointment, Customer, FollowUp, ServiceRecord
 from vaultcrm.values import AppointmentStatus, Channel, FollowUpStatus, Satisfaction
-from vaultcrm.vault.store import render_record
 
 SERVICES = [("耳穴调理", 30, 98), ("全身推拿", 60, 198), ("艾灸调理", 45, 168), ("足疗", 60, 128), ("拔罐", 30, 88)]
 TECHS = ["李师傅", "王师傅", "张技师", "陈技师", "刘技师", "赵技师"]

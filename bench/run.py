@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
 
-from vaultcrm.vault.loader import load_vault  # noqa: E402
+from vaultcrm.core.loader import load_vault  # noqa: E402
 
 FENCE = re.compile(rb"^---\r?\n(.*?)^(?:---|\.\.\.)\s*$", re.S | re.M)
 
@@ -57,7 +57,7 @@ def timed(fn, *args, **kw):
 def daily_stats_work(root: Path):
     vault = load_vault(root)
     try:
-        from vaultcrm.statistics import daily_figures
+        from vaultcrm.stats.figures import daily_figures
     except ImportError:
         return None
     import datetime as dt

@@ -16,12 +16,13 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from vaultcrm.config import load_settings
+from vaultcrm.core.config import load_settings
+from vaultcrm.core.render import render
+from vaultcrm.core.store import file_name, folder_of, render_record
 from vaultcrm.models import Appointment, Customer, FollowUp, ServiceRecord
 from vaultcrm.models.customer import Package
-from vaultcrm.render import render
-from vaultcrm.values import AppointmentStatus as S, Channel, FollowUpStatus, Satisfaction, Strength
-from vaultcrm.vault.store import file_name, folder_of, render_record
+from vaultcrm.values import AppointmentStatus as S
+from vaultcrm.values import Channel, FollowUpStatus, Satisfaction, Strength
 
 HERE = Path(__file__).resolve().parent
 SEED = 20261123

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from vaultcrm import backup as core
 from vaultcrm.cli import options as options_cli
-from vaultcrm.backup import apply_restore, plan_restore
+from vaultcrm.privacy import backup as core
+from vaultcrm.privacy.backup import apply_restore, plan_restore
 
 APP = """---
 预约编号: {id}

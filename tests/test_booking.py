@@ -9,13 +9,14 @@ import pytest
 import yaml
 from booking_data import CONFIG
 
-from vaultcrm.booking import Slot, clashes, place, suggest_starts, weekday_of
-from vaultcrm.config import Settings
-from vaultcrm.customers import AmbiguousCustomerError, describe, mask_phone, new_customer, resolve_customer
+from vaultcrm.booking.safety import brief, hazards
+from vaultcrm.booking.slots import Slot, clashes, place, suggest_starts, weekday_of
+from vaultcrm.core.config import Settings
+from vaultcrm.core.index import CustomerHistory, VaultIndex
+from vaultcrm.customers.history import no_show_count
+from vaultcrm.customers.resolve import AmbiguousCustomerError, describe, mask_phone, new_customer, resolve_customer
 from vaultcrm.errors import ConflictError, NotFoundError, VaultCRMError
-from vaultcrm.index import CustomerHistory, VaultIndex
 from vaultcrm.models import Appointment, Customer, ServiceRecord
-from vaultcrm.safety import brief, hazards, no_show_count
 from vaultcrm.values import Channel
 
 STUDIO = Settings.model_validate(yaml.safe_load(CONFIG))

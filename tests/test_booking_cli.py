@@ -9,7 +9,7 @@ import pytest
 from booking_data import CONFIG, app_note, customer_note, service_note
 from conftest import run_cli
 
-from vaultcrm.vault.loader import load_vault
+from vaultcrm.core.loader import load_vault
 
 AT = ("--at", "2026-02-11 10:00")
 THU = ("--date", "2026-02-12")

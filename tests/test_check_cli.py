@@ -83,10 +83,10 @@ def test_vault_found_upward_and_by_environment(tmp_path):
 
 
 def test_vault_template_override_is_used(vault):
+    from vaultcrm.core.loader import load_vault
+    from vaultcrm.core.render import templates_dir
+    from vaultcrm.core.store import create_record
     from vaultcrm.models import Appointment
-    from vaultcrm.vault.loader import load_vault
-    from vaultcrm.vault.store import create_record
-    from vaultcrm.render import templates_dir
 
     root = vault({})
     override = root / ".vaultcrm" / "templates"

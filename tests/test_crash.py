@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from vaultcrm.core import store
+from vaultcrm.core.loader import load_vault
 from vaultcrm.diagnostics import Severity
 from vaultcrm.errors import ConcurrentChangeError
-from vaultcrm.vault import store
-from vaultcrm.vault.loader import load_vault
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 ENV = {**os.environ, "PYTHONPATH": SRC}
@@ -136,7 +136,7 @@ def assert_vault_whole(root: Path) -> None:
     vault = load_vault(root, use_cache=False)
     errors = [str(d) for d in vault.diagnostics if d.severity is Severity.ERROR]
     assert errors == []
-    from vaultcrm.checks import duplicate_ids
+    from vaultcrm.checks.cross_record import duplicate_ids
 
     assert list(duplicate_ids(vault.index, vault.settings)) == []
     for path in root.rglob("*.md"):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from customer_data import AT, CONFIG, ZHANG, studio_files
-from vaultcrm.vault.loader import load_vault
+
+from vaultcrm.core.loader import load_vault
 
 ZHANG_PATH = "客户/C-0001 张三.md"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from customer_data import CONFIG, ZHANG, profile
 from openpyxl import Workbook
 
-from customer_data import CONFIG, ZHANG, profile
-from vaultcrm.customer_import import normalize_date, normalize_phone
-from vaultcrm.vault.loader import load_vault
+from vaultcrm.core.loader import load_vault
+from vaultcrm.customers.importer import normalize_date, normalize_phone
 
 HEADER = ["序号", "客户姓名", "手机号", "性别", "出生日期", "首次消费", "来源", "过敏史", "备注", "会员等级", "会员卡号"]
 ROWS = [

@@ -6,10 +6,11 @@ import csv
 import io
 
 import pytest
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from stats_data import HAND_APP, app, srv
-from vaultcrm.ical import escape_text, fold, vtimezone
+
+from vaultcrm.exports.ical import escape_text, fold, vtimezone
 
 FOLLOWUP = """---
 跟进编号: FLW-2026-001

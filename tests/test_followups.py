@@ -7,15 +7,24 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from service_data import CONFIG, app_note, customer, raw_flw, raw_srv
-from vaultcrm.config import FollowUpRules
-from vaultcrm.followups import (NEW_CUSTOMER, PACKAGE, PROBLEM, REGULAR, followup_record, is_problem,
-                                plan_followups, problem_due)
-from vaultcrm.index import VaultIndex
+
+from vaultcrm.core.config import FollowUpRules
+from vaultcrm.core.index import VaultIndex
+from vaultcrm.core.loader import load_vault
+from vaultcrm.followups.rules import (
+    NEW_CUSTOMER,
+    PACKAGE,
+    PROBLEM,
+    REGULAR,
+    followup_record,
+    is_problem,
+    plan_followups,
+    problem_due,
+)
 from vaultcrm.models import Customer, ServiceRecord
-from vaultcrm.vault.loader import load_vault
 
 TODAY = dt.date(2026, 2, 12)
 AT = "2026-02-12 15:05"

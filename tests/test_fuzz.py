@@ -22,19 +22,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from conftest import run_cli
 from vaultcrm import values as v
-from vaultcrm.config import Settings
+from vaultcrm.core.config import Settings
+from vaultcrm.core.store import render_record
 from vaultcrm.diagnostics import Diagnostic
 from vaultcrm.models import RECORD_TYPES, Record
 from vaultcrm.models import fields as f
 from vaultcrm.vault import bounds
 from vaultcrm.vault.reader import parse_note, read_note
-from vaultcrm.vault.store import render_record
 
 EXAMPLES = {"bytes": 400, "tokens": 500, "template": 100, "normaliser": 150}
 
@@ -371,7 +371,7 @@ def test_hostile_vault_check_names_every_bad_note(cli, vault):
 
 
 def test_unexpected_error_is_one_line_and_a_crash_log(cli, vault, monkeypatch):
-    import vaultcrm.vault.loader as loader
+    import vaultcrm.core.loader as loader
 
     def broken(*args, **kwargs):
         raise RuntimeError("injected failure")

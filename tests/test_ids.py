@@ -9,10 +9,10 @@ from vaultcrm.vault.ids import format_id, highest
 WORKER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from vaultcrm.config import Settings
+    from vaultcrm.core.config import Settings
     from vaultcrm.models import Appointment
-    from vaultcrm.vault.loader import load_vault
-    from vaultcrm.vault.store import create_record
+    from vaultcrm.core.loader import load_vault
+    from vaultcrm.core.store import create_record
 
     root = Path(sys.argv[1])
     vault = load_vault(root)
@@ -42,9 +42,9 @@ def test_sixteen_processes_get_sixteen_ids(vault):
 
 
 def test_a_hand_made_note_with_a_higher_number_is_respected(vault):
+    from vaultcrm.core.loader import load_vault
+    from vaultcrm.core.store import create_record
     from vaultcrm.models import Appointment
-    from vaultcrm.vault.loader import load_vault
-    from vaultcrm.vault.store import create_record
 
     root = vault({"随手记/x.md": "---\n预约编号: APP-2026-120\n预约信息:\n  客户姓名: 手写\n---\n",
                   "预约/APP-2026-121.md": "not ours, but the name is taken\n"})

@@ -5,12 +5,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
-from vaultcrm.checks import run_checks
+
+from vaultcrm.checks.cross_record import run_checks
+from vaultcrm.core import loader
+from vaultcrm.core.loader import load_vault
 from vaultcrm.diagnostics import Severity
-from vaultcrm.vault import loader
-from vaultcrm.vault.loader import load_vault
 
 EXAMPLE = REPO / "example_vault"
 

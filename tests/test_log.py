@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from service_data import CONFIG, app_note, customer, raw_srv
 
 AT = "2026-02-12 15:05"
@@ -215,8 +214,8 @@ def test_unhappy_customer_is_announced_and_followed_up_next_day(studio, cli):
 
 
 def test_log_writes_what_service_memory_reads(studio, cli):
-    from vaultcrm.safety import service_memory
-    from vaultcrm.vault.loader import load_vault
+    from vaultcrm.core.loader import load_vault
+    from vaultcrm.customers.history import service_memory
 
     assert cli(studio, "log", "APP-2026-001", *FULL_FLAGS, "--at", AT).exit_code == 0
     last = load_vault(studio).index.services["SRV-2026-001"]

@@ -9,10 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaultcrm.config import Settings
+from vaultcrm.core.config import Settings
+from vaultcrm.customers.membership import (
+    consume_package,
+    discounted_price,
+    earned_tier,
+    new_package,
+    points_balance,
+    qualifying_spend,
+    redemption,
+    upgraded_tier,
+)
 from vaultcrm.errors import VaultCRMError
-from vaultcrm.membership import (consume_package, discounted_price, earned_tier, new_package, points_balance,
-                                 qualifying_spend, redemption, upgraded_tier)
 from vaultcrm.models import Customer, ServiceRecord
 from vaultcrm.models.customer import Package
 

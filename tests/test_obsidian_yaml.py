@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
-
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_roundtrip import appointments, customers, followups, services
-from vaultcrm.config import Settings
-from vaultcrm.vault.store import render_record
+
+from vaultcrm.core.config import Settings
+from vaultcrm.core.store import render_record
 
 pytestmark = pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")), reason="node/npm not installed")
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from jinja2.sandbox import SecurityError
 
-from vaultcrm.config import Settings
+from vaultcrm.core import store
+from vaultcrm.core.config import Settings
+from vaultcrm.core.loader import load_vault
+from vaultcrm.core.render import render
 from vaultcrm.errors import VaultCRMError
 from vaultcrm.models import Appointment, Customer
-from vaultcrm.render import render
-from vaultcrm.vault import store
-from vaultcrm.vault.loader import load_vault
 from vaultcrm.vault.writer import UnsafePathError, write_atomic
 
 BOOK = ["book", "--date", "2026-02-13", "--time", "10:00", "--service", "全身推拿", "--at", "2026-02-12 09:00"]

@@ -11,11 +11,13 @@ import re
 from pathlib import Path
 
 import pytest
-
 from stats_data import GOLDEN
+
 from vaultcrm.cli import options as options_cli
-from vaultcrm.privacy import Scrubber, plan_forget, read_audit
-from vaultcrm.vault.loader import load_vault
+from vaultcrm.core.loader import load_vault
+from vaultcrm.privacy.actions import Scrubber
+from vaultcrm.privacy.audit import read_audit
+from vaultcrm.privacy.rules import plan_forget
 
 PROFILE = """---
 客户编号: C-0001

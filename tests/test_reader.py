@@ -4,11 +4,11 @@ import re
 import time
 
 import pytest
-
 from conftest import SEED
+
+from vaultcrm.core.loader import load_vault
 from vaultcrm.diagnostics import Severity
 from vaultcrm.models import Appointment, FollowUp, ServiceRecord
-from vaultcrm.vault.loader import load_vault
 from vaultcrm.vault.reader import parse_note
 
 APP = """---

@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
-
 from conftest import run_cli
 from reminder_data import app_note, config, day_state, followup_note, rows, studio_files
 
@@ -267,7 +266,7 @@ def test_command_placeholders_are_filled_without_shell_injection(cli, vault, tmp
 
 
 def test_port_465_means_ssl_unless_said_otherwise():
-    from vaultcrm.config import ReminderChannel
+    from vaultcrm.core.config import ReminderChannel
 
     mail = {"类型": "邮件", "服务器": "smtp.example.com", "发件人": "a@example.com", "收件人": ["b@example.com"]}
     assert ReminderChannel.model_validate({**mail, "端口": 465}).uses_ssl

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from vaultcrm.config import Settings
-from vaultcrm.reminder_log import DayLog, Entry, ReminderStatus
-from vaultcrm.reminders import KINDS, Reminder
+from vaultcrm.core.config import Settings
+from vaultcrm.core.reminder_kinds import KINDS
+from vaultcrm.reminders.day_notes import read_day, write_day
+from vaultcrm.reminders.day_state import DayLog, Entry, ReminderStatus
+from vaultcrm.reminders.rules import Reminder
 from vaultcrm.values import PLACEHOLDERS
-from vaultcrm.vault.reminder_notes import read_day, write_day
 
 DAY = dt.date(2026, 2, 12)
 # Characters that stress YAML quoting and Markdown tables: colons, quotes, hashes, pipes, brackets.

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from reminder_data import app_note, config, customer_note, day_state, edit_note, followup_note, rows, studio_files
 
-from reminder_data import (app_note, config, customer_note, day_state, edit_note, followup_note, rows,
-                           studio_files)
-from vaultcrm.delivery import compose
-from vaultcrm.reminders import CUSTOMER_FACTS, Audience, Reminder, birthday_in, due_reminders
-from vaultcrm.vault.loader import load_vault
+from vaultcrm.core.loader import load_vault
+from vaultcrm.core.reminder_kinds import Audience
+from vaultcrm.reminders.channels import compose
+from vaultcrm.reminders.rules import CUSTOMER_FACTS, Reminder, birthday_in, due_reminders
 
 PACKAGE = "\n  - 名称: 肩颈理疗套餐\n    剩余次数: 3\n    结束日期: 2026-03-01"
 

@@ -6,9 +6,9 @@ import csv
 import io
 
 import pytest
-
 from stats_data import app, srv
-from vaultcrm.customer_report import quintile_scores
+
+from vaultcrm.stats.customer_report import quintile_scores
 
 CONFIG = """
 技师:

@@ -3,14 +3,15 @@
 import datetime as dt
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from vaultcrm.config import Settings
+from vaultcrm.core.config import Settings
+from vaultcrm.core.store import render_record
 from vaultcrm.models import Appointment, Customer, FollowUp, ServiceRecord
 from vaultcrm.models.customer import Package
 from vaultcrm.values import AppointmentStatus, Channel, FollowUpStatus, Satisfaction, Strength
 from vaultcrm.vault.reader import parse_note
-from vaultcrm.vault.store import render_record
 
 # Text a front desk could type, including what YAML treats specially.
 TRICKY = ["14:00", "09:30", "13800138000", "yes", "No", "null", "~", "#标签", "a: b", "- 项", "[[C-0001 张三]]",

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaultcrm.config import SegmentRules, Settings
+from vaultcrm.core.config import SegmentRules, Settings
+from vaultcrm.customers.segments import MANAGED_TAGS, Segment, add_months, merge_tags, segments_of, visit_stats
 from vaultcrm.models import Customer, ServiceRecord
-from vaultcrm.segments import MANAGED_TAGS, Segment, add_months, merge_tags, segments_of, visit_stats
 
 TODAY = dt.date(2026, 6, 30)
 RULES = SegmentRules()

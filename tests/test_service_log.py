@@ -6,8 +6,9 @@ import datetime as dt
 import os
 
 from service_data import CONFIG, app_note, customer, raw_srv
-from vaultcrm.service_log import update_service_log
-from vaultcrm.vault.loader import load_vault
+
+from vaultcrm.core.loader import load_vault
+from vaultcrm.services.log_table import update_service_log
 
 TODAY = dt.date(2026, 2, 12)
 HEADER = ("| 日期 | 时间 | 客户 | 服务项目 | 技师 | 服务时长 | 效果反馈 | 备注 |\n"

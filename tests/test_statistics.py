@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stats_data import DAY_2026_02_12, FEB_2026, GOLDEN, JAN_2026_TABLE, app
-from vaultcrm.index import VaultIndex
+
+from vaultcrm.core.index import VaultIndex
+from vaultcrm.core.loader import load_vault
 from vaultcrm.models import Appointment
-from vaultcrm.periods import Month
-from vaultcrm.statistics import Ledger, Tally, change, daily_figures, monthly_figures, percent, time_slot
-from vaultcrm.vault.loader import load_vault
+from vaultcrm.stats.figures import Ledger, Tally, change, daily_figures, monthly_figures, percent, time_slot
+from vaultcrm.stats.periods import Month
 
 SPEC_DAILY_KEYS = ["date", "预约客户数", "实际服务数", "取消预约数", "未到客户数", "服务完成率", "预约来源统计", "预约时段分析"]
 SPEC_MONTHLY_KEYS = ["month", "本月", "上月", "去年同月", "环比", "同比", "预约来源统计", "预约时段分析"]

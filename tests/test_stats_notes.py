@@ -7,12 +7,12 @@ import os
 import re
 
 import pytest
-
 from stats_data import GOLDEN, app, srv
-from vaultcrm.periods import Month
-from vaultcrm.stats_notes import affected_periods, update_statistics
+
+from vaultcrm.core.loader import load_vault
+from vaultcrm.stats.notes import affected_periods, update_statistics
+from vaultcrm.stats.periods import Month
 from vaultcrm.vault.blocks import markers
-from vaultcrm.vault.loader import load_vault
 from vaultcrm.vault.reader import read_note
 
 AT = ("--at", "2026-02-12 18:00")

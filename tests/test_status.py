@@ -7,9 +7,9 @@ import itertools
 import pytest
 from booking_data import CONFIG, app_note
 
-from vaultcrm.lifecycle import TRANSITIONS
+from vaultcrm.booking.lifecycle import TRANSITIONS
+from vaultcrm.core.loader import load_vault
 from vaultcrm.values import AppointmentStatus as S
-from vaultcrm.vault.loader import load_vault
 
 APP = "预约/APP-2026-001.md"
 AT = ("--at", "2026-02-12 14:05")

@@ -311,9 +311,9 @@ def test_a_broken_config_refuses_to_start(vault, cli):
 
 
 def test_touched_periods_count_a_record_where_it_was_and_where_it_is(vault):
-    from vaultcrm.periods import Month
-    from vaultcrm.vault.loader import load_vault
-    from vaultcrm.watcher import Touched, touched_periods
+    from vaultcrm.core.loader import load_vault
+    from vaultcrm.stats.periods import Month
+    from vaultcrm.watch.watcher import Touched, touched_periods
 
     root = vault({"预约/APP-2026-001.md": app_note("APP-2026-001"),
                   "服务记录/SRV-2026-001.md": service_note("SRV-2026-001", date="2026-01-20"),
@@ -340,7 +340,7 @@ def test_touched_periods_count_a_record_where_it_was_and_where_it_is(vault):
 def test_at_midnight_the_dashboard_moves_to_the_new_day(vault):
     import threading
 
-    from vaultcrm.watcher import Updated, Watcher
+    from vaultcrm.watch.watcher import Updated, Watcher
 
     root = vault({"预约/APP-2026-001.md": app_note("APP-2026-001", date="2026-02-13")})
     clock = [dt.datetime(2026, 2, 12, 23, 59, 58)]
@@ -367,8 +367,8 @@ def test_at_midnight_the_dashboard_moves_to_the_new_day(vault):
 def test_a_refused_write_is_reported_and_retried(vault, monkeypatch):
     import threading
 
-    from vaultcrm import watcher as watcher_module
-    from vaultcrm.watcher import Failed, Started, Updated
+    from vaultcrm.watch import watcher as watcher_module
+    from vaultcrm.watch.watcher import Failed, Started, Updated
 
     monkeypatch.setattr(watcher_module, "RETRY_FIRST", 0.2)
     root = vault({"预约/APP-2026-001.md": app_note("APP-2026-001")})

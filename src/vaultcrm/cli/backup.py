@@ -12,11 +12,11 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..backup import apply_restore, create_backup, find_archive, list_backups, plan_restore
-from ..config import load_settings
+from ..core.config import load_settings
 from ..errors import VaultCRMError
-from .base import app, console, vault_root
+from ..privacy.backup import apply_restore, create_backup, find_archive, list_backups, plan_restore
 from . import options
+from .base import app, console, vault_root
 from .stats import parse_at
 
 SHOWN = 15  # file names listed per group in a preview

@@ -61,7 +61,7 @@ def _global(
 
 def open_vault(root: Path | None = None, show_progress: bool = True):
     """Load the vault (`--vault`'s unless given), with a progress bar on a terminal when the load is long."""
-    from ..vault.loader import load_vault
+    from ..core.loader import load_vault
 
     root = vault_root() if root is None else root
     if not (show_progress and console_err.is_terminal):

@@ -1,7 +1,7 @@
 """`vaultcrm book`, `status` and `reschedule`: the front desk's side of the appointment lifecycle.
 
 Options are parsed here (a bad value is a usage error, exit 2); the decisions are made in
-`vaultcrm.appointments`. On a terminal a missing field is asked for and the booking is shown for
+`vaultcrm.booking.actions`. On a terminal a missing field is asked for and the booking is shown for
 confirmation; piped or scripted, a missing field is a usage error and nothing is asked.
 """
 
@@ -16,15 +16,15 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from ..appointments import (Booked, BookingPlan, BookingRequest, book as book_appointment, change_status,
-                            plan_booking, reschedule as move_appointment)
-from ..config import load_settings
-from ..customers import mask_phone
+from ..booking.actions import Booked, BookingPlan, BookingRequest, change_status, plan_booking
+from ..booking.actions import book as book_appointment
+from ..booking.actions import reschedule as move_appointment
+from ..core.config import load_settings
+from ..customers.resolve import mask_phone
 from ..models import Appointment
-from ..values import (AppointmentStatus, Channel, Strength, parse_date, parse_minutes, parse_phone,
-                      parse_time)
-from .base import app, console, console_err, open_vault, vault_root, warn_diagnostics
+from ..values import AppointmentStatus, Channel, Strength, parse_date, parse_minutes, parse_phone, parse_time
 from . import options
+from .base import app, console, console_err, open_vault, vault_root, warn_diagnostics
 from .options import OutputFormat, UsageError, json_value, parse_at, parse_format, parse_option, require_option
 
 _WEEKDAYS = "一二三四五六日"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..checks import run_checks
+from ..checks.cross_record import run_checks
 from ..diagnostics import Severity
 from .base import app, console, open_vault
 from .options import OutputFormat, parse_format

@@ -16,16 +16,16 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from ..customer_view import LIST_COLUMNS, CustomerView, customer_view, list_row, view_json
-from ..customers import resolve_customer
+from ..core.index import VaultIndex
+from ..customers.history import service_memory
+from ..customers.membership import describe_discount, describe_package
+from ..customers.profiles import refresh_profiles
+from ..customers.resolve import resolve_customer
+from ..customers.segments import MANAGED_TAGS, Segment
+from ..customers.view import LIST_COLUMNS, CustomerView, customer_view, list_row, view_json
 from ..errors import NotFoundError
-from ..followups import due_of
-from ..index import VaultIndex
-from ..membership import describe_discount, describe_package
+from ..followups.rules import due_of
 from ..models import Customer
-from ..profiles import refresh_profiles
-from ..safety import service_memory
-from ..segments import MANAGED_TAGS, Segment
 from ..values import format_money, parse_datetime
 from .base import app, console, open_vault, warn_diagnostics
 from .options import OutputFormat, UsageError, parse_format

@@ -8,9 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import VaultCRMError
-from ..exports import export_csv, export_ics
-from ..vault.writer import write_atomic
+from ..exports.csv_tables import export_csv
+from ..exports.ics_feed import export_ics, save_ics
 from .base import app, console, open_vault, warn_diagnostics
 
 export_app = typer.Typer(help="导出：CSV 表格（Excel 可直接打开）或 iCalendar 日历订阅（.ics）。", no_args_is_help=True,
@@ -39,14 +38,10 @@ def export_ics_command(
     vault = open_vault()
     warn_diagnostics(vault.diagnostics)
     text, count = export_ics(vault.index, vault.settings, technician)
-    data = text.encode("utf-8")
     if out is None:
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(text.encode("utf-8"))
         sys.stdout.buffer.flush()
         return
-    try:
-        write_atomic(out.expanduser(), data)
-    except OSError as exc:
-        raise VaultCRMError(f"无法写入 {out}：{exc.strerror or exc}") from None
+    save_ics(text, out)
     console.print(f"[green]已导出[/green] {out}：{count} 个预约", highlight=False)

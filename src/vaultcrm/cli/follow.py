@@ -1,6 +1,6 @@
 """`vaultcrm follow plan | list | done | cancel`: the follow-up calls after a service.
 
-The rules are in `vaultcrm.followups`, the writes in `vaultcrm.followup_actions`; this module parses
+The rules are in `vaultcrm.followups.rules`, the writes in `vaultcrm.followups.actions`; this module parses
 options and shows the results: a table of calls to make (overdue in red) and a red panel for every
 problem customer, who must not be missed.
 """
@@ -18,9 +18,9 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from ..followup_actions import FollowUpOutcome, cancel_followup, complete_followup, plan_all
-from ..followups import PROBLEM, due_of, pending
-from ..index import VaultIndex
+from ..core.index import VaultIndex
+from ..followups.actions import FollowUpOutcome, cancel_followup, complete_followup, plan_all
+from ..followups.rules import PROBLEM, due_of, pending
 from ..models import FollowUp, ServiceRecord
 from ..values import Channel, Satisfaction
 from .base import app, console, open_vault, vault_root, warn_diagnostics

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..customer_import import CREATE, MERGE, REJECT, ImportPlan, Verdict, apply_import, plan_import
-from ..spreadsheet import read_sheet
+from ..customers.importer import CREATE, MERGE, REJECT, ImportPlan, Verdict, apply_import, plan_import
+from ..customers.spreadsheet import read_sheet
 from .base import app, console, open_vault, warn_diagnostics
 
 import_app = typer.Typer(help="导入：把已有的客户名单（CSV / Excel）建成客户档案。", no_args_is_help=True,

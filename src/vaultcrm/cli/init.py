@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..setup import init_vault
+from ..init.scaffold import init_vault
 from .base import app, console, vault_root
 
 

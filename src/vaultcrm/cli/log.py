@@ -1,7 +1,7 @@
 """`vaultcrm log [APP-ID]`: record a service, complete its appointment, plan the follow-ups.
 
 Options are parsed here (a bad value is a usage error, exit 2); the work is done by
-`vaultcrm.service_records.log_service`. On a terminal a walk-in's missing customer or service is
+`vaultcrm.services.actions.log_service`. On a terminal a walk-in's missing customer or service is
 asked for, and so is the customer's verdict; in scripts nothing is asked.
 """
 
@@ -16,10 +16,10 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..models import ServiceRecord
-from ..service_records import LogResult, ServiceNotes, ServiceRequest, log_service
+from ..services.actions import LogResult, ServiceNotes, ServiceRequest, log_service
 from ..values import Satisfaction, parse_date, parse_minutes, parse_money, parse_phone, parse_stars, parse_time
-from .base import app, console, open_vault, vault_root, warn_diagnostics
 from . import options
+from .base import app, console, open_vault, vault_root, warn_diagnostics
 from .follow import followup_rows, problem_panel, text_option
 from .options import OutputFormat, UsageError, json_value, parse_at, parse_format, parse_option, require_option
 

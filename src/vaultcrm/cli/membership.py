@@ -1,7 +1,7 @@
 """`vaultcrm customer edit | points | package add`: profile fields, points and packages.
 
-Options are parsed here (a bad value is a usage error, exit 2); the rules are in `vaultcrm.profiles`
-and `vaultcrm.membership`, and every write goes through `store.update_record`.
+Options are parsed here (a bad value is a usage error, exit 2); the rules are in `vaultcrm.customers.profiles`
+and `vaultcrm.customers.membership`, and every write goes through `store.update_record`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from ..membership import describe_package, new_package, points_balance
+from ..customers.membership import describe_package, new_package, points_balance
+from ..customers.profiles import ProfileEdit, add_package, edit_profile, parse_gender, redeem_points
 from ..models.customer import Package
-from ..profiles import ProfileEdit, add_package, edit_profile, parse_gender, redeem_points
 from ..values import Strength, format_money, parse_bool, parse_date, parse_money, parse_phone
 from .base import console, console_err, open_vault, warn_diagnostics
 from .customer import AtOption, customer_app, find_customer, parse_tier, today_of

@@ -1,7 +1,7 @@
 """`vaultcrm customer forget ID` and `vaultcrm purge`: erasure and retention under the PIPL.
 
 Both show what they will change, ask (or need `--yes` in a script), write through the store, and
-append to the audit log. The core is `vaultcrm.privacy`.
+append to the audit log. The work is done by `vaultcrm.privacy.actions`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..appointments import operator_name
-from ..privacy import (Scrubber, append_audit, find_profile, mentions, plan_forget, plan_purge, pseudonym,
-                       years_before)
+from ..core.operator import operator_name
+from ..privacy.actions import Erased, forget_customer, purge_customers
+from ..privacy.rules import find_profile, plan_forget, plan_purge, pseudonym, years_before
 from ..values import parse_date
 from .backup import confirm_or_stop
 from .base import app, console, console_err, open_vault, warn_diagnostics
@@ -27,19 +27,14 @@ ByOption = Annotated[Optional[str], typer.Option("--by", help="操作人（记�
 AtOption = Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”，如 '2026-02-12 18:00'")]
 
 
-def _identifying(customer) -> list[str]:
-    """What to look for in other notes: the real name and phone (not the pseudonym of a re-run)."""
-    return [x for x in (customer.name, customer.phone) if x and x != pseudonym(customer.id)]
-
-
-def _report_leftovers(skipped: list[str], still_named: list[str]) -> None:
-    if still_named:
-        console.print(f"[yellow]以下 {len(still_named)} 篇笔记的正文或其他字段仍含姓名或电话，请在 Obsidian 中手动检查：[/yellow]")
-        for path in still_named[:SHOWN]:
+def _report(done: Erased) -> None:
+    if done.still_named:
+        console.print(f"[yellow]以下 {len(done.still_named)} 篇笔记的正文或其他字段仍含姓名或电话，请在 Obsidian 中手动检查：[/yellow]")
+        for path in done.still_named[:SHOWN]:
             console.print(f"  {path}", markup=False)
-    if skipped:
-        console_err.print(f"[red]{len(skipped)} 篇笔记未处理（修改后请重新运行同一命令）：[/red]")
-        for line in skipped:
+    if done.skipped:
+        console_err.print(f"[red]{len(done.skipped)} 篇笔记未处理（修改后请重新运行同一命令）：[/red]")
+        for line in done.skipped:
             console_err.print(f"  {line}", markup=False)
         raise typer.Exit(1)
 
@@ -68,11 +63,9 @@ def forget(
                   f"健康档案与推荐人，加标签「已注销」；改写 {plan.notes} 篇笔记。统计数字不受影响。", markup=False)
     console.print("此操作不可撤销；此前的备份中仍有旧数据，按 vaultcrm backup 的保留天数轮换删除。")
     confirm_or_stop("确认注销？", f"未注销：确认无误请加 --yes（将改写 {plan.notes} 篇笔记）", yes)
-    result = Scrubber(vault.root, vault.loaded_stamp).apply(plan)
-    append_audit(vault.root, action="forget", customer=customer.id, at=now,
-                 operator=operator_name(by, vault.settings), files=result.changed)
-    console.print(f"[green]已注销 {customer.id}，改写了 {len(result.changed)} 篇笔记[/green]")
-    _report_leftovers(result.skipped, mentions(vault.root, _identifying(customer)))
+    done = forget_customer(vault, plan, operator=operator_name(by, vault.settings), now=now)
+    console.print(f"[green]已注销 {customer.id}，改写了 {len(done.changed)} 篇笔记[/green]")
+    _report(done)
 
 
 @app.command()
@@ -108,14 +101,6 @@ def purge(
         return
     confirm_or_stop(f"确认注销这 {len(plan.plans)} 位客户？",
                     f"未处理：确认无误请加 --yes（将注销 {len(plan.plans)} 位客户，改写 {plan.notes} 篇笔记）", yes)
-    operator = operator_name(by, vault.settings)
-    scrubber = Scrubber(vault.root, vault.loaded_stamp)
-    changed, skipped = 0, []
-    for forget_plan, _ in plan.plans:
-        result = scrubber.apply(forget_plan)
-        append_audit(vault.root, action="purge", customer=forget_plan.customer.id, at=now, operator=operator,
-                     files=result.changed)
-        changed += len(result.changed)
-        skipped += result.skipped
-    console.print(f"[green]已注销 {len(plan.plans)} 位客户，改写了 {changed} 篇笔记[/green]")
-    _report_leftovers(skipped, mentions(vault.root, [x for p, _ in plan.plans for x in _identifying(p.customer)]))
+    done = purge_customers(vault, plan, operator=operator_name(by, vault.settings), now=now)
+    console.print(f"[green]已注销 {done.customers} 位客户，改写了 {len(done.changed)} 篇笔记[/green]")
+    _report(done)

@@ -10,8 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..dispatch import RemindReport, mark_done, run_remind
-from ..render import render
+from ..core.render import render
+from ..reminders.dispatch import RemindReport, mark_done, run_remind
 from .base import app, console, console_err, open_vault, vault_root, warn_diagnostics
 from .options import OutputFormat, parse_at, parse_format
 
@@ -83,7 +83,7 @@ def done(
     at: AtOption = None,
 ) -> None:
     """把一条提醒标记为已完成（手动处理过的提醒，不会再发送）。"""
-    from ..config import load_settings
+    from ..core.config import load_settings
 
     root = vault_root()
     settings, _ = load_settings(root)

@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table as RichTable
 
-from ..customer_report import customer_report
-from ..periods import Month
-from ..render import render
-from ..reports import Report, cell_text, service_report, technician_report
+from ..core.render import render
+from ..stats.customer_report import customer_report
+from ..stats.periods import Month
+from ..stats.reports import Report, cell_text, service_report, technician_report
 from .base import app, console, open_vault, warn_diagnostics
 from .options import OutputFormat, UsageError, parse_format
 from .stats import parse_at, parse_month_option

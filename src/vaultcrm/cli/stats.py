@@ -10,12 +10,10 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..periods import Month
-from ..profiles import update_tags
-from ..render import render
-from ..service_log import update_service_log
-from ..statistics import CHANNELS, DailyFigures, MonthlyFigures, daily_figures, monthly_figures
-from ..stats_notes import update_statistics
+from ..core.render import render
+from ..stats.figures import CHANNELS, DailyFigures, MonthlyFigures, daily_figures, monthly_figures
+from ..stats.periods import Month
+from ..stats.refresh import refresh_all
 from ..values import parse_date, parse_datetime
 from .base import app, console, open_vault, warn_diagnostics
 from .options import OutputFormat, UsageError, parse_format
@@ -126,10 +124,8 @@ def stats(
             (_print_daily if day else _print_monthly)(figures)
         return
     today = parse_at(at, vault.settings).date()
-    written = update_statistics(vault, today=today)
-    if update_service_log(vault, today) and vault.settings.folders.dashboard not in written:
-        written.append(vault.settings.folders.dashboard)
-    profiles = update_tags(vault, today)  # customer profiles' 标签, 会员等级 and 积分 (profiles.py)
+    refreshed = refresh_all(vault, today)
+    written, profiles = refreshed.written, refreshed.profiles
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps({"updated": written, "profiles": profiles}, ensure_ascii=False))
         return

@@ -1,6 +1,6 @@
 """`vaultcrm watch`: keep the statistics notes current while the vault is edited.
 
-The loop lives in `watcher.py`; this module turns its reports into lines on stdout (under a live status
+The loop lives in `watch/watcher.py`; this module turns its reports into lines on stdout (under a live status
 line on a terminal) and in `.vaultcrm/logs/watch.log`, and stops cleanly on Ctrl-C or SIGTERM so that
 it can run under systemd, in tmux or from a test harness.
 """
@@ -17,8 +17,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..config import STATE_DIR
-from ..watcher import Failed, NoteErrors, Report, Started, Status, Updated, Watcher
+from ..core.config import STATE_DIR
+from ..watch.watcher import Failed, NoteErrors, Report, Started, Status, Updated, Watcher
 from .base import app, console, vault_root
 from .options import UsageError
 

@@ -1,1 +1,2 @@
-"""Vault I/O: everything that touches the files of a vault lives in this package."""
+"""Vault I/O: reading, parsing, caching, locking and atomically writing the files of a vault; it imports
+nothing above values, models, errors and diagnostics."""

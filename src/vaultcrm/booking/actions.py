@@ -1,0 +1,209 @@
+"""The core of `book`, `status` and `reschedule`: decide with the pure rules, then write through the store.
+
+Booking and moving hold the vault's `booking` lock from reading the vault to creating the note, so two
+desks booking at the same moment see each other's appointments: the second is refused instead of
+double-booking the technician. Status changes need no lock: `update_record` refuses to overwrite a
+note that changed since it was read. Nothing here prints; a refusal is a VaultCRMError and nothing
+is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core import store
+from ..core.config import Settings
+from ..core.index import VaultIndex
+from ..core.loader import Vault, load_vault
+from ..core.locks import booking_lock
+from ..core.operator import operator_name
+from ..customers.membership import discounted_price
+from ..customers.resolve import new_customer, resolve_customer
+from ..diagnostics import Diagnostic
+from ..errors import ConflictError, NotFoundError
+from ..models import Appointment, Customer
+from ..values import AppointmentStatus, Channel, Strength
+from . import lifecycle
+from .safety import Briefing, brief
+from .slots import Slot, check_names, place
+
+Loader = Callable[[Path], Vault]
+
+
+@dataclass
+class BookingRequest:
+    customer: str  # 客户编号, phone or name
+    date: dt.date
+    time: dt.time
+    service: str
+    phone: str | None = None
+    technician: str | None = None
+    room: str | None = None
+    channel: Channel | None = None
+    duration: int | None = None
+    strength: Strength | None = None
+    note: str | None = None
+    operator: str | None = None
+    force: bool = False
+    now: dt.datetime | None = None
+
+
+@dataclass
+class BookingPlan:
+    customer: Customer  # without an ID when it is new
+    is_new_customer: bool
+    appointment: Appointment  # without an ID
+    briefing: Briefing
+    overridden: list[str] = field(default_factory=list)  # what --force let through
+
+
+@dataclass
+class Booked:
+    appointment: Appointment
+    customer: Customer
+    plan: BookingPlan
+    diagnostics: list[Diagnostic]
+
+
+@dataclass
+class StatusChange:
+    appointment: Appointment
+    old: AppointmentStatus
+    new: AppointmentStatus
+    changed: bool
+
+
+@dataclass
+class Move:
+    appointment: Appointment
+    old: Slot | None
+    new: Slot
+    changed: bool
+    overridden: list[str] = field(default_factory=list)  # what --force let through
+
+
+def find_appointment(index: VaultIndex, appointment_id: str) -> Appointment:
+    key = appointment_id.strip().upper()
+    found = index.appointments.get(key)
+    if found is None:
+        raise NotFoundError(f"找不到预约 {appointment_id}（预约编号形如 APP-2026-001）")
+    return found
+
+
+# -- book -----------------------------------------------------------------------------------------
+def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now: dt.datetime) -> BookingPlan:
+    """Everything `book` decides, without writing: who, where, when, and what staff must know."""
+    service = req.service.strip()
+    check_names(service, req.technician, req.room, settings)
+    customer = resolve_customer(index, req.customer, req.phone)
+    is_new = customer is None
+    if customer is None:
+        customer = new_customer(req.customer, req.phone, req.channel)
+    minutes = req.duration or settings.service_duration(service)
+    placement = place(Slot(dt.datetime.combine(req.date, req.time), minutes, req.technician, req.room), service,
+                      index.appointments_on(req.date), settings, preferred=customer.preferences.technician,
+                      force=req.force)
+    briefing = brief(None if is_new else customer, None if is_new else index.history(customer.id), service,
+                     settings, now.date())
+    refusals = briefing.refusals()
+    if refusals and not req.force:
+        raise ConflictError(f"未预约：{customer.name} {refusals[0]}",
+                            details=[*refusals[1:], "已向客户确认无误的，可加 --force 强制预约"])
+    conf = settings.services.get(service)
+    slot = placement.slot
+    appointment = Appointment.model_validate({
+        "预约编号": "",
+        "预约信息": {"客户姓名": customer.name, "客户编号": customer.id or None,
+                     "客户档案": customer.link if customer.id else None, "联系方式": req.phone or customer.phone,
+                     "预约日期": req.date, "预约时间": req.time, "预约渠道": req.channel},
+        "服务信息": {"服务项目": service, "服务时长": minutes,
+                     "预计费用": discounted_price(settings, customer, conf.price) if conf else None,
+                     "技师安排": slot.technician, "服务地点": slot.room},
+        "特殊要求": {"偏好技师": customer.preferences.technician,
+                     "力度要求": req.strength or customer.preferences.strength, "其他需求": req.note},
+        "预约状态": {"创建时间": now, "创建人": operator_name(req.operator, settings),
+                     "当前状态": AppointmentStatus.PENDING},
+    })
+    return BookingPlan(customer, is_new, appointment, briefing, placement.overridden + (refusals if req.force else []))
+
+
+def book(root: Path, req: BookingRequest, *, load: Loader = load_vault) -> Booked:
+    """Plan and create the appointment (and the profile of a new customer) under the booking lock."""
+    with booking_lock(root):
+        vault = load(root)
+        settings = vault.settings
+        now = req.now or settings.now()
+        plan = plan_booking(vault.index, settings, req, now)
+        customer = plan.customer
+        if plan.is_new_customer:
+            customer = store.create_record(root, settings, customer, vault.index.customers.keys())
+        info = plan.appointment.info.model_copy(update={"customer_id": customer.id, "customer_link": customer.link})
+        appointment = store.create_record(root, settings, plan.appointment.model_copy(update={"info": info}),
+                                          vault.index.appointments.keys(), year=now.year)
+    return Booked(appointment, customer, plan, vault.diagnostics)
+
+
+# -- status ---------------------------------------------------------------------------------------
+def change_status(root: Path, appointment_id: str, new: AppointmentStatus, *, operator: str | None = None,
+                  force: bool = False, now: dt.datetime | None = None, load: Loader = load_vault) -> StatusChange:
+    vault = load(root)
+    appointment = find_appointment(vault.index, appointment_id)
+    old = appointment.status
+    if old is new:
+        return StatusChange(appointment, old, new, False)
+    lifecycle.check_transition(appointment.id, old, new, force=force)
+    when = now or vault.settings.now()
+    line = lifecycle.transition_entry(when, old, new, operator_name(operator, vault.settings), forced=force)
+    store.update_record(root, appointment, {("预约状态", "当前状态"): new},
+                        append={("预约状态", "状态更新"): [line]}, loaded=vault.loaded_stamp(appointment))
+    return StatusChange(appointment, old, new, True)
+
+
+# -- reschedule -----------------------------------------------------------------------------------
+def _slot_text(slot: Slot | None) -> str:
+    return f"{slot.start:%Y-%m-%d %H:%M}" if slot else "未定"
+
+
+def reschedule(root: Path, appointment_id: str, date: dt.date, time: dt.time, *, technician: str | None = None,
+               room: str | None = None, operator: str | None = None, force: bool = False,
+               now: dt.datetime | None = None, load: Loader = load_vault) -> Move:
+    """Move an active appointment, checking the new slot against every other appointment."""
+    with booking_lock(root):
+        vault = load(root)
+        settings = vault.settings
+        appointment = find_appointment(vault.index, appointment_id)
+        if not appointment.is_active:
+            raise ConflictError(f"{appointment.id} 已是「{appointment.status.value}」，只能改期待服务、已确认或服务中的预约")
+        service = appointment.service.service
+        minutes = appointment.service.duration or settings.service_duration(service)
+        old_tech, old_room = appointment.service.technician, appointment.service.room
+        old = Slot(appointment.start, minutes, old_tech, old_room) if appointment.start else None
+        wanted = Slot(dt.datetime.combine(date, time), minutes, technician or old_tech, room or old_room)
+        placement = place(wanted, service, vault.index.appointments_on(date), settings,
+                          ignore_id=appointment.id, force=force, pick=False)
+        new = placement.slot
+        changes: dict[tuple, object] = {}
+        what = []
+        if old is None or new.start != old.start:
+            changes[("预约信息", "预约日期")] = date
+            changes[("预约信息", "预约时间")] = time
+            what.append(f"改期 {_slot_text(old)} → {_slot_text(new)}")
+        for key, label, before, after in (("技师安排", "技师", old_tech, new.technician),
+                                          ("服务地点", "房间", old_room, new.room)):
+            if after != before:
+                changes[("服务信息", key)] = after
+                what.append(f"{label} {before or '未定'} → {after or '未定'}")
+        if not changes:
+            return Move(appointment, old, new, False, placement.overridden)
+        line = lifecycle.entry(now or settings.now(), "，".join(what), operator_name(operator, settings),
+                               forced=bool(placement.overridden))
+        store.update_record(root, appointment, changes, append={("预约状态", "状态更新"): [line]},
+                            loaded=vault.loaded_stamp(appointment))
+    return Move(appointment, old, new, True, placement.overridden)
+
+
+__all__ = ["Booked", "BookingPlan", "BookingRequest", "Move", "StatusChange", "book", "change_status",
+           "find_appointment", "plan_booking", "reschedule"]

@@ -1,0 +1,270 @@
+"""When can an appointment go where? The slot rules of SPEC "Appointment lifecycle", as pure functions.
+
+An appointment occupies [start, start + duration) of its technician and of its room. Active ones
+(待服务, 已确认, 服务中) block. A technician also needs the buffer between two appointments; a room
+does not (the next customer may walk in as the last one walks out). The slot must lie inside business
+hours, the technician's working hours, not on their 休息日, and they must have the service's skill.
+
+Rules about the clock and the skill can be overridden (`--force`, the owner knows best); a double
+booking of a technician or room never can. Records and settings in, a `Placement` or a ConflictError
+whose details name the clash and offer the nearest free times and the free technicians.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from ..core.config import Hours, Settings
+from ..errors import ConflictError, VaultCRMError
+from ..models import Appointment
+from ..values import parse_date
+
+GRID_MINUTES = 10  # suggested start times fall on this grid
+SUGGESTIONS = 3  # free start times offered on each side of the asked one
+
+_CN_DAYS = "一二三四五六日"
+_EN_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: dt.datetime
+    minutes: int
+    technician: str | None = None
+    room: str | None = None
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.start + dt.timedelta(minutes=self.minutes)
+
+    def span(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Clash:
+    appointment: Appointment
+    resource: str  # 技师 or 房间
+    name: str
+    start: dt.datetime
+    end: dt.datetime
+
+    def describe(self) -> str:
+        a = self.appointment
+        who = a.info.customer_name or a.info.customer_id or "（未填客户）"
+        return f"{self.resource} {self.name} 已有预约 {a.id} {who} {self.start:%Y-%m-%d} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+@dataclass
+class Placement:
+    """Where the appointment goes, and which rules `--force` overrode to put it there."""
+
+    slot: Slot
+    overridden: list[str] = field(default_factory=list)
+
+
+# -- the rules ------------------------------------------------------------------------------------
+def weekday_of(text: str) -> int | None:
+    """周一 / 星期一 / 礼拜一 / Monday / Mon → 0 … 周日 / 周天 / Sunday → 6; None if not a weekday."""
+    t = text.strip().lower()
+    for prefix in ("星期", "礼拜", "周"):
+        if t.startswith(prefix) and len(t) == len(prefix) + 1:
+            rest = t[-1].replace("天", "日").replace("七", "日")
+            return _CN_DAYS.index(rest) if rest in _CN_DAYS else None
+    for i, name in enumerate(_EN_DAYS):
+        if len(t) >= 3 and name.startswith(t.removesuffix(".")):
+            return i
+    return None
+
+
+def is_day_off(days_off: Iterable[str], day: dt.date) -> str | None:
+    """The 休息日 entry that makes `day` a day off (a weekday, or a date written out), else None."""
+    for entry in days_off:
+        if weekday_of(entry) == day.weekday():
+            return entry
+        try:
+            if parse_date(entry) == day:
+                return entry
+        except ValueError:
+            continue
+    return None
+
+
+def within(hours: Hours | None, slot: Slot) -> bool:
+    """The whole interval lies inside the hours; ending exactly at closing time is fine."""
+    if hours is None or hours.start is None or hours.end is None:
+        return True
+    day = slot.start.date()
+    return dt.datetime.combine(day, hours.start) <= slot.start and slot.end <= dt.datetime.combine(day, hours.end)
+
+
+def _hours_text(hours: Hours) -> str:
+    return f"{hours.start:%H:%M}–{hours.end:%H:%M}"
+
+
+def time_rule_problems(slot: Slot, settings: Settings) -> list[str]:
+    """Business hours, the technician's working hours and days off."""
+    problems = []
+    if not within(settings.business_hours, slot):
+        problems.append(f"{slot.span()} 超出营业时间 {_hours_text(settings.business_hours)}")
+    tech = settings.technicians.get(slot.technician or "")
+    if tech is not None:
+        if not within(tech.hours, slot):
+            problems.append(f"{slot.span()} 超出技师 {slot.technician} 的工作时间 {_hours_text(tech.hours)}")
+        off = is_day_off(tech.days_off, slot.start.date())
+        if off:
+            problems.append(f"{slot.start:%Y-%m-%d}（{'周' + _CN_DAYS[slot.start.weekday()]}）是技师 "
+                            f"{slot.technician} 的休息日（{off}）")
+    return problems
+
+
+def skill_problem(technician: str | None, service: str | None, settings: Settings) -> str | None:
+    conf = settings.services.get(service or "")
+    tech = settings.technicians.get(technician or "")
+    if conf is None or not conf.skill or tech is None or conf.skill in tech.skills:
+        return None
+    return f"技师 {technician} 没有「{conf.skill}」技能（{service} 需要）"
+
+
+def check_names(service: str | None, technician: str | None, room: str | None, settings: Settings) -> None:
+    """Once the config lists services, technicians or rooms, other names are refused as typos."""
+    for label, name, known in (("服务项目", service, list(settings.services)),
+                               ("技师", technician, list(settings.technicians)),
+                               ("房间", room, list(settings.rooms))):
+        if name and known and name not in known:
+            raise VaultCRMError(f"未知的{label}「{name}」，vaultcrm.yaml 中有：{'、'.join(known)}")
+
+
+def occupancy(appointment: Appointment, settings: Settings) -> tuple[dt.datetime, dt.datetime] | None:
+    start = appointment.start
+    if start is None:
+        return None
+    minutes = appointment.service.duration or settings.service_duration(appointment.service.service)
+    return start, start + dt.timedelta(minutes=minutes)
+
+
+def blocking(appointments: Iterable[Appointment], day: dt.date, ignore_id: str | None = None) -> list[Appointment]:
+    """The active appointments of a day that can clash, without the one being moved."""
+    return [a for a in appointments if a.info.date == day and a.is_active and a.id != ignore_id]
+
+
+def clashes(slot: Slot, others: Iterable[Appointment], settings: Settings) -> list[Clash]:
+    buffer = dt.timedelta(minutes=settings.buffer_minutes or 0)
+    found = []
+    for other in others:
+        span = occupancy(other, settings)
+        if span is None:
+            continue
+        start, end = span
+        if slot.technician and (other.service.technician or "").strip() == slot.technician \
+                and slot.start < end + buffer and start < slot.end + buffer:
+            found.append(Clash(other, "技师", slot.technician, start, end))
+        elif slot.room and (other.service.room or "").strip() == slot.room and slot.start < end and start < slot.end:
+            found.append(Clash(other, "房间", slot.room, start, end))
+    return found
+
+
+def fits(slot: Slot, service: str | None, others: list[Appointment], settings: Settings) -> bool:
+    """Every rule holds and nothing clashes; without a room, any configured room being free will do."""
+    if time_rule_problems(slot, settings) or skill_problem(slot.technician, service, settings):
+        return False
+    if clashes(slot, others, settings):
+        return False
+    return bool(slot.room or not settings.rooms or free_rooms(slot, others, settings))
+
+
+# -- finding alternatives -------------------------------------------------------------------------
+def free_rooms(slot: Slot, others: list[Appointment], settings: Settings) -> list[str]:
+    return [room for room in settings.rooms if not clashes(Slot(slot.start, slot.minutes, None, room), others, settings)]
+
+
+def free_technicians(slot: Slot, service: str | None, others: list[Appointment], settings: Settings) -> list[str]:
+    """Configured technicians with the skill who could take the slot (its room aside)."""
+    return [name for name in settings.technicians
+            if fits(replace(slot, technician=name, room=None), service, others, settings)]
+
+
+def suggest_starts(slot: Slot, service: str | None, others: list[Appointment], settings: Settings,
+                   technicians: list[str | None], count: int = SUGGESTIONS) -> list[dt.time]:
+    """The nearest free start times that day (up to `count` before and after), for any of `technicians`."""
+    day = slot.start.date()
+    hours = settings.business_hours
+    first = dt.datetime.combine(day, hours.start or dt.time(0))
+    last = dt.datetime.combine(day, hours.end or dt.time(23, 59))
+    grid = dt.timedelta(minutes=GRID_MINUTES)
+    candidates, t = [], first
+    while t < last:
+        if t != slot.start and any(fits(replace(slot, start=t, technician=name), service, others, settings)
+                                   for name in technicians):
+            candidates.append(t)
+        t += grid
+    before = [t for t in candidates if t < slot.start][-count:]
+    after = [t for t in candidates if t > slot.start][:count]
+    return [t.time() for t in before + after]
+
+
+def _alternatives(slot: Slot, service: str | None, others: list[Appointment], settings: Settings,
+                  technicians: list[str | None]) -> list[str]:
+    lines = []
+    starts = suggest_starts(slot, service, others, settings, technicians)
+    who = slot.technician or ("会" + settings.services[service].skill + "的技师"
+                              if service in settings.services and settings.services[service].skill else "")
+    times = "、".join(t.strftime("%H:%M") for t in starts) or "当天没有"
+    lines.append(f"{who + ' ' if who else ''}{slot.start:%Y-%m-%d} 最近的空闲时间：{times}")
+    if settings.technicians:
+        techs = [t for t in free_technicians(slot, service, others, settings) if t != slot.technician]
+        lines.append(f"{slot.start:%H:%M} 有空的技师：{'、'.join(techs) or '无'}")
+    if slot.room and settings.rooms:
+        rooms = [r for r in free_rooms(slot, others, settings) if r != slot.room]
+        lines.append(f"{slot.start:%H:%M} 空闲的房间：{'、'.join(rooms) or '无'}")
+    return lines
+
+
+# -- the whole decision ---------------------------------------------------------------------------
+def place(slot: Slot, service: str | None, appointments: Iterable[Appointment], settings: Settings, *,
+          preferred: str | None = None, ignore_id: str | None = None, force: bool = False,
+          pick: bool = True) -> Placement:
+    """Settle the technician and room of `slot` and check every rule; raise ConflictError if refused.
+
+    With `pick`, a missing technician is chosen when the config lists technicians (a free one with the
+    skill, the customer's `preferred` first) and a missing room is the first free configured room.
+    """
+    check_names(service, slot.technician, slot.room, settings)
+    others = blocking(appointments, slot.start.date(), ignore_id)
+    heading = f"无法预约 {slot.start:%Y-%m-%d} {slot.span()} {service or ''}".rstrip()
+    if pick and not slot.technician and settings.technicians:
+        skilled = [n for n in settings.technicians if not skill_problem(n, service, settings)]
+        free = free_technicians(slot, service, others, settings)
+        if not free and force:  # the clock may be overridden, a double booking not
+            free = [n for n in skilled if not clashes(replace(slot, technician=n, room=None), others, settings)]
+        if not free:
+            reason = "；".join(time_rule_problems(slot, settings)) or "此时没有空闲的技师"
+            raise ConflictError(f"{heading}：{reason}", details=_alternatives(slot, service, others, settings, skilled))
+        slot = replace(slot, technician=preferred if preferred in free else free[0])
+    soft = time_rule_problems(slot, settings)
+    skill = skill_problem(slot.technician, service, settings)
+    soft += [skill] if skill else []
+    found = clashes(slot, others, settings)
+    hard = [c.describe() for c in found]
+    if any(c.resource == "技师" and (c.end <= slot.start or slot.end <= c.start) for c in found):
+        hard.append(f"（同一技师的两个预约之间需间隔 {settings.buffer_minutes} 分钟）")
+    if hard or (soft and not force):
+        problems = hard + soft
+        if soft and not hard:
+            problems.append("如确需安排，可加 --force")
+        raise ConflictError(f"{heading}：{problems[0]}",
+                            details=problems[1:] + _alternatives(slot, service, others, settings, [slot.technician]))
+    if pick and not slot.room and settings.rooms:
+        rooms = free_rooms(slot, others, settings)
+        if not rooms:
+            raise ConflictError(heading + "：此时没有空闲的房间",
+                                details=_alternatives(slot, service, others, settings, [slot.technician]))
+        slot = replace(slot, room=rooms[0])
+    return Placement(slot, soft)
+
+
+__all__ = ["Clash", "GRID_MINUTES", "Placement", "SUGGESTIONS", "Slot", "blocking", "check_names", "clashes",
+           "fits", "free_rooms", "free_technicians", "is_day_off", "occupancy", "place", "skill_problem",
+           "suggest_starts", "time_rule_problems", "weekday_of", "within"]

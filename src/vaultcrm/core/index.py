@@ -1,0 +1,250 @@
+"""All records of a vault, with their cross-references: customer → appointments, services, follow-ups.
+
+Pure data: built from records, no I/O. Notes written from the raw template may lack a 客户编号; they
+are tied to a profile by phone, then by an unambiguous name, so statistics and histories count them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from ..models import TYPE_BY_KIND, Appointment, Customer, FollowUp, Record, ServiceRecord
+from ..models.fields import rebuild
+
+R = TypeVar("R", bound=Record)
+
+
+class RecordTable(Mapping[str, R], Generic[R]):
+    """ID → record. A record from the parse cache stays plain data until it is first looked at.
+
+    A warm start of a 100,000-note vault must not build 100,000 models when a command needs a few
+    hundred; `on_date` answers from the plain data without building any.
+    """
+
+    def __init__(self, model: type[R]):
+        self.model = model
+        self._items: dict[str, R | dict] = {}
+
+    def _add(self, record_id: str, item: R | dict) -> R | dict | None:
+        """Store unless the ID is taken; returns the item already there, if any."""
+        first = self._items.setdefault(record_id, item)
+        return None if first is item else first
+
+    def __getitem__(self, record_id: str) -> R:
+        item = self._items[record_id]
+        if type(item) is dict:
+            item = self._items[record_id] = rebuild(self.model, item)
+        return item
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._items
+
+    def dates(self, section: str, key: str) -> dict[dt.date, list[str]]:
+        """IDs by the date at `section.key` (field names), read without building models."""
+        table: dict[dt.date, list[str]] = defaultdict(list)
+        for record_id, item in self._items.items():
+            part = item[section] if type(item) is dict else getattr(item, section)
+            day = part[key] if type(part) is dict else getattr(part, key)
+            if day is not None:
+                table[day].append(record_id)
+        return table
+
+
+@dataclass
+class CustomerHistory:
+    customer: Customer | None
+    appointments: list[Appointment] = field(default_factory=list)
+    services: list[ServiceRecord] = field(default_factory=list)
+    followups: list[FollowUp] = field(default_factory=list)
+
+
+def _sort_key_service(s: ServiceRecord):
+    return (s.basics.date or dt.date.min, s.basics.time or "", s.id)
+
+
+def _sort_key_appointment(a: Appointment):
+    return (a.info.date or dt.date.min, a.info.time or dt.time(), a.id)
+
+
+class VaultIndex:
+    """`records` are models; `cached` are (kind, data) pairs of model dumps (with `path`) from the cache."""
+
+    def __init__(self, root: Path, records: Iterable[Record] = (), cached: Iterable[tuple[str, dict]] = ()):
+        self.root = root
+        self.appointments: RecordTable[Appointment] = RecordTable(Appointment)
+        self.services: RecordTable[ServiceRecord] = RecordTable(ServiceRecord)
+        self.followups: RecordTable[FollowUp] = RecordTable(FollowUp)
+        self.customers: RecordTable[Customer] = RecordTable(Customer)
+        self.duplicates: dict[str, list[Record]] = {}
+        tables = {"APP": self.appointments, "SRV": self.services, "FLW": self.followups, "CUS": self.customers}
+        items = [(r.path, r.kind, r.record_id, r) for r in records]
+        items.extend((data["path"], kind, data["id"], data) for kind, data in cached)
+        items.sort(key=lambda item: item[0])
+        for _path, kind, record_id, item in items:
+            first = tables[kind]._add(record_id, item)
+            if first is not None:
+                model = TYPE_BY_KIND[kind]
+                as_record = [x if isinstance(x, Record) else rebuild(model, x) for x in (first, item)]
+                self.duplicates.setdefault(record_id, [as_record[0]]).append(as_record[1])
+
+    def by_path(self) -> dict[str, tuple[str, Record | dict]]:
+        """path → (kind, record as stored: a model, or cached plain data), without building models."""
+        found: dict[str, tuple[str, Record | dict]] = {}
+        for table in (self.appointments, self.services, self.followups, self.customers):
+            kind = table.model.kind
+            for item in table._items.values():
+                found[item["path"] if type(item) is dict else item.path] = (kind, item)
+        return found
+
+    @property
+    def records(self) -> list[Record]:
+        """Every record (building all models: for whole-vault work such as `check`)."""
+        return [*self.appointments.values(), *self.services.values(), *self.followups.values(),
+                *self.customers.values()]
+
+    # -- lookups -----------------------------------------------------------------------------------
+    def get(self, record_id: str) -> Record | None:
+        for table in (self.appointments, self.services, self.followups, self.customers):
+            if record_id in table:
+                return table[record_id]
+        return None
+
+    @cached_property
+    def _by_phone(self) -> dict[str, list[Customer]]:
+        table: dict[str, list[Customer]] = defaultdict(list)
+        for c in self.customers.values():
+            if c.phone:
+                table[c.phone].append(c)
+        return table
+
+    @cached_property
+    def _by_name(self) -> dict[str, list[Customer]]:
+        table: dict[str, list[Customer]] = defaultdict(list)
+        for c in self.customers.values():
+            if c.name:
+                table[c.name].append(c)
+        return table
+
+    def find_customers(self, query: str) -> list[Customer]:
+        """By 客户编号, phone or name; several results mean the name is ambiguous."""
+        query = query.strip()
+        if query in self.customers:
+            return [self.customers[query]]
+        digits = "".join(ch for ch in query if ch.isdigit() or ch == "+")
+        if digits and digits == query.replace(" ", "").replace("-", "") and digits in self._by_phone:
+            return list(self._by_phone[digits])
+        return list(self._by_name.get(query, []))
+
+    def customer_key(self, customer_id: str | None, name: str | None, phone: str | None) -> str | None:
+        """The profile a note belongs to: its 客户编号, else the profile with its phone, else its name."""
+        if customer_id:
+            return customer_id
+        if phone and len(self._by_phone.get(phone, [])) == 1:
+            return self._by_phone[phone][0].id
+        if name:
+            matches = self._by_name.get(name, [])
+            return matches[0].id if len(matches) == 1 else f"姓名:{name}"
+        return None
+
+    def key_of(self, record: Record) -> str | None:
+        if isinstance(record, Customer):
+            return record.id
+        info = record.info if isinstance(record, Appointment) else record.customer
+        return self.customer_key(info.customer_id, info.customer_name, info.phone)
+
+    @cached_property
+    def histories(self) -> dict[str, CustomerHistory]:
+        table: dict[str, CustomerHistory] = {cid: CustomerHistory(c) for cid, c in self.customers.items()}
+        for kind, records in (("appointments", self.appointments), ("services", self.services),
+                              ("followups", self.followups)):
+            for record in records.values():
+                key = self.key_of(record)
+                if key is None:
+                    continue
+                history = table.get(key)
+                if history is None:
+                    history = table[key] = CustomerHistory(None)
+                getattr(history, kind).append(record)
+        for history in table.values():
+            history.appointments.sort(key=_sort_key_appointment)
+            history.services.sort(key=_sort_key_service)
+        return table
+
+    @cached_property
+    def _customer_ids(self) -> dict[str, dict[str, list[str]]]:
+        """Per table, customer key → record IDs, read from plain data where the note names its 客户编号.
+
+        Only notes without a 客户编号 (made from the raw template) need their model built to be placed.
+        """
+        groups: dict[str, dict[str, list[str]]] = {}
+        for kind, table, section in (("appointments", self.appointments, "info"),
+                                     ("services", self.services, "customer"),
+                                     ("followups", self.followups, "customer")):
+            by_key: dict[str, list[str]] = defaultdict(list)
+            for customer_id, ids in table.dates(section, "customer_id").items():
+                by_key[customer_id].extend(ids)
+            placed = {i for ids in by_key.values() for i in ids}
+            for record_id in table.keys() - placed:
+                key = self.key_of(table[record_id])
+                if key is not None:
+                    by_key[key].append(record_id)
+            groups[kind] = by_key
+        return groups
+
+    def history(self, customer_key: str) -> CustomerHistory:
+        """One customer's records, building only their models."""
+        if "histories" in self.__dict__:
+            found = self.histories.get(customer_key)
+            return found or CustomerHistory(self.customers.get(customer_key))
+        groups = self._customer_ids
+        history = CustomerHistory(
+            self.customers.get(customer_key),
+            [self.appointments[i] for i in groups["appointments"].get(customer_key, ())],
+            [self.services[i] for i in groups["services"].get(customer_key, ())],
+            [self.followups[i] for i in groups["followups"].get(customer_key, ())],
+        )
+        history.appointments.sort(key=_sort_key_appointment)
+        history.services.sort(key=_sort_key_service)
+        return history
+
+    def services_sorted(self) -> list[ServiceRecord]:
+        return sorted(self.services.values(), key=_sort_key_service)
+
+    @cached_property
+    def _appointment_dates(self) -> dict[dt.date, list[str]]:
+        return self.appointments.dates("info", "date")
+
+    @cached_property
+    def _service_dates(self) -> dict[dt.date, list[str]]:
+        return self.services.dates("basics", "date")
+
+    def appointments_on(self, day: dt.date) -> list[Appointment]:
+        """Appointments dated `day` (by 预约日期), in time order; builds only those models."""
+        ids = self._appointment_dates.get(day, [])
+        return sorted((self.appointments[i] for i in ids), key=_sort_key_appointment)
+
+    def services_on(self, day: dt.date) -> list[ServiceRecord]:
+        """Service records dated `day` (by 服务日期), in time order."""
+        ids = self._service_dates.get(day, [])
+        return sorted((self.services[i] for i in ids), key=_sort_key_service)
+
+    def appointments_between(self, first: dt.date, last: dt.date) -> list[Appointment]:
+        """Appointments dated first..last inclusive."""
+        return [a for day in sorted(d for d in self._appointment_dates if first <= d <= last)
+                for a in self.appointments_on(day)]
+
+    def services_between(self, first: dt.date, last: dt.date) -> list[ServiceRecord]:
+        return [s for day in sorted(d for d in self._service_dates if first <= d <= last)
+                for s in self.services_on(day)]

@@ -1,0 +1,251 @@
+"""`load_vault(root)`: scan → cache lookup → read and parse what changed → models → index.
+
+Cross-record checks (duplicate IDs, dangling references) need every model built, so they are run by
+`check`, not on every load (`checks.run_checks`).
+
+A cold start on a large vault parses in worker processes (the second core); a warm start only stats
+files and reads the cache. The garbage collector is paused while hundreds of thousands of small
+objects are built, which otherwise costs more than the parsing itself.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..diagnostics import Diagnostic
+from ..models import Record
+from ..vault.cache import SHARDS, Cache, fingerprint, shard_of
+from ..vault.reader import read_note
+from ..vault.scan import scan
+from .config import Settings, load_settings
+from .index import VaultIndex
+
+PARALLEL_THRESHOLD = 2000  # stale notes; below this, starting workers costs more than it saves
+TASKS = 8  # groups of cache shards handed to the workers
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class LoadStats:
+    files: int = 0
+    parsed: int = 0
+    cached: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Vault:
+    """A loaded vault: where it is, its settings, its records and what is wrong with them."""
+
+    root: Path
+    settings: Settings
+    index: VaultIndex
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    stats: LoadStats = field(default_factory=LoadStats)
+    files: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime_ns, size) as read
+
+    def loaded_stamp(self, record: Record) -> tuple[int, int] | None:
+        return self.files.get(record.path)
+
+
+def _refresh_shards(root: str, key: str, folder: str, shards: list[int],
+                    files: dict[str, tuple[int, int]]) -> dict[int, dict] | None:
+    """In a worker: bring these cache shards up to date with `files` and save them.
+
+    Returns the shards only when they could not be saved (a read-only vault), so the parsed data
+    crosses between processes once, through the cache file, in the usual case.
+    """
+    gc.disable()
+    base = Path(root)
+    cache = Cache(base, key, Path(folder))
+    cache.load(shards)
+    for path, (mtime_ns, size) in files.items():
+        if cache.get(path, mtime_ns, size) is None:
+            note = read_note(base, path)[1]
+            cache.put(path, (mtime_ns, size, note.kind, note.data, tuple(note.diagnostics)))
+    cache.retain(files.keys(), shards)
+    return None if cache.save() else {n: cache.shards[n] for n in shards}
+
+
+def _refresh_in_workers(root: Path, cache: Cache, files: dict[str, tuple[int, int]], workers: int,
+                        progress: Progress | None, done: int) -> None:
+    """Parse what is stale on every core, shard by shard, then read the shards back."""
+    by_shard: dict[int, dict[str, tuple[int, int]]] = {n: {} for n in range(SHARDS)}
+    for path, stamp in files.items():
+        by_shard[shard_of(path)][path] = stamp
+    groups = [list(range(i, SHARDS, TASKS)) for i in range(TASKS)]
+    tasks = [{path: stamp for n in group for path, stamp in by_shard[n].items()} for group in groups]
+    total = len(files)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(_refresh_shards, [str(root)] * TASKS, [cache.key] * TASKS, [str(cache.folder)] * TASKS,
+                           groups, tasks)
+        for group, task, unsaved in zip(groups, tasks, results):
+            if unsaved is None:
+                cache.load(group)
+            else:
+                for n, shard in unsaved.items():
+                    cache.shards[n] = shard
+            if progress:
+                done += len(task)
+                progress(min(done, total), total)
+
+
+def _workers(requested: int | None) -> int:
+    if requested is not None:
+        return requested
+    try:
+        return max(1, min(len(os.sched_getaffinity(0)), 8))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, min(os.cpu_count() or 1, 8))
+
+
+STALE_TEMP_SECONDS = 3600
+
+
+def _sweep(temp_files: list[str]) -> None:
+    """Remove temp files a killed vaultcrm left behind (old enough that no writer still owns them)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for path in temp_files:
+        try:
+            if os.stat(path).st_mtime < cutoff:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+REUSE_LIMIT = 2000  # changed notes beyond which a reload starts afresh rather than from `previous`
+
+
+def _reload(previous: Vault, settings: Settings, files: dict[str, tuple[int, int]], stats: LoadStats
+            ) -> tuple[list[Record], list[tuple[str, dict]], list[Diagnostic]] | None:
+    """Records for `files`, taking every unchanged note from `previous` (watch mode reloads this way).
+
+    None when a fresh load is simpler: other settings, many changes, or duplicate IDs in `previous`
+    (a duplicate's record is not in the index tables, so it could not be carried over).
+    """
+    changed = [path for path, stamp in files.items() if previous.files.get(path) != stamp]
+    if settings != previous.settings or len(changed) > REUSE_LIMIT or previous.index.duplicates:
+        return None
+    root = previous.root
+    gone = previous.files.keys() - files.keys()
+    stored = previous.index.by_path()
+    old_diagnostics: dict[str, list[Diagnostic]] = {}
+    for d in previous.diagnostics:
+        old_diagnostics.setdefault(d.path, []).append(d)
+    records: list[Record] = []
+    cached: list[tuple[str, dict]] = []
+    diagnostics: list[Diagnostic] = []
+    fresh = set(changed)
+    for path in files:
+        if path in fresh:
+            continue
+        kind, item = stored.get(path, (None, None))
+        if isinstance(item, Record):
+            records.append(item)
+        elif item is not None:
+            cached.append((kind, item))
+        diagnostics.extend(old_diagnostics.get(path, ()))
+    cache = Cache(root, fingerprint(settings.timezone))
+    touched = sorted({shard_of(path) for path in (*changed, *gone)})
+    cache.load(touched)
+    for path in changed:
+        record, note = read_note(root, path)
+        cache.put(path, (*files[path], note.kind, note.data, tuple(note.diagnostics)))
+        if record is not None:
+            records.append(record)
+        diagnostics.extend(note.diagnostics)
+    cache.retain(files.keys(), touched)
+    cache.save()
+    stats.parsed, stats.cached = len(changed), len(files) - len(changed)
+    return records, cached, diagnostics
+
+
+def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool = True,
+               workers: int | None = None, progress: Progress | None = None,
+               previous: Vault | None = None) -> Vault:
+    """Load every record of the vault. Raises ConfigError for a broken `vaultcrm.yaml`, nothing else.
+
+    `previous`, a load of the same vault, lets a reload parse only what changed since (watch mode).
+    """
+    started = time.perf_counter()
+    root = Path(root)
+    if settings is None:
+        settings, _ = load_settings(root)
+    stats = LoadStats()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        leftovers: list[str] = []
+        files = scan(root, leftovers)
+        _sweep(leftovers)
+        stats.files = len(files)
+        reused = _reload(previous, settings, files, stats) if previous is not None and use_cache else None
+        if reused is not None:
+            records, cached, diagnostics = reused
+            index = VaultIndex(root, records, cached)
+            return _finish(Vault(root, settings, index, diagnostics, stats, files), started, progress)
+        scratch = None if use_cache else tempfile.TemporaryDirectory(prefix="vaultcrm-cache-")
+        cache = Cache(root, fingerprint(settings.timezone), Path(scratch.name) if scratch else None)
+        if use_cache:
+            cache.load()
+        get = cache.get
+        found = {path: get(path, mtime_ns, size) for path, (mtime_ns, size) in files.items()}
+        stale = [path for path, entry in found.items() if entry is None]
+        stats.parsed = len(stale)
+        stats.cached = len(files) - len(stale)
+        n_workers = _workers(workers)
+        if progress:
+            progress(stats.cached, len(files))
+        records: list[Record] = []
+        if len(stale) >= PARALLEL_THRESHOLD and n_workers > 1:
+            _refresh_in_workers(root, cache, files, n_workers, progress, stats.cached)
+        else:
+            for i, path in enumerate(stale, 1):
+                record, note = read_note(root, path)
+                mtime_ns, size = files[path]
+                cache.put(path, (mtime_ns, size, note.kind, note.data, tuple(note.diagnostics)))
+                if record is not None:
+                    records.append(record)
+                if progress and i % 500 == 0:
+                    progress(stats.cached + i, len(files))
+            cache.retain(files.keys())
+            if use_cache:
+                cache.save()
+        fresh = {r.path for r in records}
+        cached: list[tuple[str, dict]] = []
+        diagnostics: list[Diagnostic] = []
+        if stale:  # what was parsed just now is in the cache too
+            found.update((path, get(path, *files[path])) for path in stale)
+        for path, entry in found.items():
+            if entry is None:  # vanished between the scan and now
+                continue
+            kind, data, diags = entry[2], entry[3], entry[4]
+            if data is not None and path not in fresh:
+                data["path"] = path
+                cached.append((kind, data))
+            if diags:
+                diagnostics.extend(diags)
+        if scratch is not None:
+            scratch.cleanup()
+        index = VaultIndex(root, records, cached)
+    finally:
+        if gc_was_enabled:
+            gc.freeze()  # what was loaded lives as long as the command: keep it out of later collections
+            gc.enable()
+    return _finish(Vault(root, settings, index, diagnostics, stats, files), started, progress)
+
+
+def _finish(vault: Vault, started: float, progress: Progress | None) -> Vault:
+    vault.diagnostics.sort(key=lambda d: (d.path, d.line, d.message))
+    vault.stats.seconds = time.perf_counter() - started
+    if progress:
+        progress(len(vault.files), len(vault.files))
+    return vault

@@ -1,0 +1,99 @@
+"""Every note and digest is rendered from a Jinja2 template.
+
+Templates ship in the project's `templates/` folder; a vault may override any of them by putting a
+file of the same name in its own template folder (`.vaultcrm/templates/` by default). Templates a user
+can edit render in Jinja2's sandbox.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from ..errors import VaultCRMError
+from ..values import format_minutes, format_money
+from ..vault.yamlfmt import scalar
+
+
+def templates_dir() -> Path:
+    """The shipped templates: inside the installed package, or at the top of a source checkout."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "templates", package.parent.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("vaultcrm templates folder not found")
+
+
+def _value(value: object) -> str:
+    """` value` for `key:{{ x|v }}`, or nothing, so an empty value leaves a bare `key:` as in the seed."""
+    text = scalar(value)
+    return f" {text}" if text else ""
+
+
+def _block_list(items, indent: int = 4) -> str:
+    """A YAML block list under a key, or nothing when empty."""
+    items = [i for i in (items or []) if i not in (None, "")]
+    pad = " " * indent
+    return "".join(f"\n{pad}- {scalar(item)}" for item in items)
+
+
+def _money(amount) -> str | None:
+    return format_money(amount) if amount is not None else None
+
+
+def _minutes(minutes) -> str | None:
+    return format_minutes(minutes) if minutes is not None else None
+
+
+def _money_plain(amount) -> str:
+    if amount is None:
+        return "—"
+    return f"¥{Decimal(amount):,}".replace(".00", "")
+
+
+def _percent(value, empty: str = "—") -> str:
+    return empty if value is None else f"{value:.1f}%"
+
+
+def _signed(value, empty: str = "—") -> str:
+    return empty if value is None else f"{value:+.1f}%"
+
+
+def _cell(value) -> str:
+    """A Markdown table cell: no pipes or newlines to break the row."""
+    if value is None or value == "":
+        return "-"
+    return str(value).replace("|", "／").replace("\r", " ").replace("\n", " ")
+
+
+@lru_cache(maxsize=8)
+def environment(override: str | None = None) -> ImmutableSandboxedEnvironment:
+    loaders = [FileSystemLoader(str(templates_dir()))]
+    if override and Path(override).is_dir():
+        loaders.insert(0, FileSystemLoader(override))
+    env = ImmutableSandboxedEnvironment(
+        loader=ChoiceLoader(loaders), undefined=StrictUndefined, keep_trailing_newline=True,
+        trim_blocks=False, lstrip_blocks=False, autoescape=False,
+    )
+    env.filters.update(v=_value, y=scalar, blist=_block_list, money=_money, money_plain=_money_plain,
+                       minutes=_minutes, percent=_percent, signed=_signed, cell=_cell)
+    return env
+
+
+def render(name: str, override_dir: Path | None = None, **context) -> str:
+    """Render a template; a broken or unsafe user override is refused with a message naming its file."""
+    env = environment(str(override_dir) if override_dir else None)
+    try:
+        return env.get_template(name).render(**context)
+    except TemplateError as exc:
+        user_file = Path(override_dir) / name if override_dir else None
+        if user_file is None or not user_file.is_file():
+            raise  # a shipped template is broken: a bug, reported as one
+        if isinstance(exc, SecurityError):
+            raise VaultCRMError(f"自定义模板 {user_file} 试图访问不允许的内容，为安全起见已停止，未写入任何笔记"
+                                f"（{exc}）；请修改或删除这个模板") from exc
+        raise VaultCRMError(f"自定义模板 {user_file} 有误，未写入任何笔记：{exc}；请修改或删除这个模板") from exc

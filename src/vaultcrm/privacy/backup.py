@@ -1,0 +1,373 @@
+"""Backups of the vault's records: dated zip archives in `.vaultcrm/backups/`, pruned, restorable.
+
+A backup holds what vaultcrm and the studio cannot rebuild: every note outside dot-folders and
+`vaultcrm.yaml`. Caches, locks and logs are left out; Obsidian's own settings too. Why zip: Windows
+and macOS open it with a double click, so the owner can look inside without vaultcrm.
+
+Retention: one archive per day (a later backup on the same day replaces the earlier one) for the
+newest `keep` days that have one. The safety archives `restore` makes before it overwrites anything
+form their own series, pruned the same way, so a day of experiments never pushes the last good daily
+backup out.
+
+Restoring trusts nothing in the archive: members with absolute paths, `..`, backslashes, links or
+names outside the vault are refused before anything is written, as are archives whose declared sizes
+would fill the disk. Each file is written atomically and only if it still is what the preview showed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import stat
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..core.config import CONFIG_NAME, STATE_DIR
+from ..core.loader import load_vault
+from ..core.store import vault_path
+from ..errors import VaultCRMError
+from ..vault.lock import FileLock, LockTimeout
+from ..vault.reader import parse_note
+from ..vault.scan import scan
+from ..vault.writer import (
+    ConcurrentEditError,
+    FileExistsConflict,
+    FileStamp,
+    UnsafePathError,
+    create_exclusive,
+    read_stamped,
+    write_atomic,
+)
+from .rules import is_forgotten, pseudonym
+
+BACKUP_DIR = f"{STATE_DIR}/backups"
+SAFETY = "before-restore"
+_NAME = re.compile(r"^vaultcrm-(\d{4}-\d{2}-\d{2})-(\d{6})(?:-(\d+))?(?:-(" + SAFETY + r"))?\.zip$")
+MAX_RESTORE_BYTES = 4 << 30  # a studio's notes are megabytes; gigabytes mean a zip bomb
+LOCK_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Archive:
+    path: Path
+    taken: dt.datetime
+    seq: int  # 2, 3 … for a second backup within the same second
+    safety: bool
+    size: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class BackupResult:
+    archive: Archive
+    files: int
+    pruned: list[Archive] = field(default_factory=list)
+
+
+@dataclass
+class RestorePlan:
+    archive: Path
+    added: list[str] = field(default_factory=list)
+    overwritten: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    untouched: int = 0  # notes of the vault that the archive does not hold: left as they are
+    # added member -> the note holding the same record under another name (a renamed profile): removed
+    replaced: dict[str, str] = field(default_factory=dict)
+    revived: list[str] = field(default_factory=list)  # customers forgotten since: their data would return
+    stamps: dict[str, FileStamp] = field(default_factory=dict)  # what files to overwrite held at preview
+
+    @property
+    def changes(self) -> int:
+        return len(self.added) + len(self.overwritten)
+
+
+@dataclass
+class RestoreResult:
+    safety: Archive | None
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # replaced by a restored note of the same record
+    skipped: list[str] = field(default_factory=list)  # changed since the preview: left alone
+
+
+def backup_dir(root: Path) -> Path:
+    return root / BACKUP_DIR
+
+
+def record_files(root: Path) -> list[str]:
+    """What a backup holds: every note outside dot-folders, and the config."""
+    files = sorted(scan(root))
+    if (root / CONFIG_NAME).is_file() and not (root / CONFIG_NAME).is_symlink():
+        files.append(CONFIG_NAME)
+    return files
+
+
+def _archive(path: Path) -> Archive | None:
+    m = _NAME.match(path.name)
+    if not m:
+        return None
+    try:
+        taken = dt.datetime.strptime(f"{m[1]} {m[2]}", "%Y-%m-%d %H%M%S")
+        size = path.stat().st_size
+    except (ValueError, OSError):
+        return None
+    return Archive(path, taken, int(m[3] or 1), bool(m[4]), size)
+
+
+def list_backups(root: Path) -> list[Archive]:
+    """The vault's archives, newest first."""
+    try:
+        entries = list(backup_dir(root).iterdir())
+    except OSError:
+        return []
+    found = [a for a in map(_archive, entries) if a is not None]
+    return sorted(found, key=lambda a: (a.taken, a.seq), reverse=True)
+
+
+def _lock(root: Path) -> FileLock:
+    return FileLock(root, "backup", timeout=LOCK_TIMEOUT)
+
+
+def _free_name(folder: Path, now: dt.datetime, suffix: str) -> Path:
+    stem = f"vaultcrm-{now:%Y-%m-%d-%H%M%S}"
+    for n in range(1, 1000):
+        name = f"{stem}{'' if n == 1 else f'-{n}'}{suffix}.zip"
+        if not os.path.lexists(folder / name):
+            return folder / name
+    raise VaultCRMError("同一秒内的备份过多")  # pragma: no cover
+
+
+def _zip_time(mtime_ns: int) -> tuple[int, ...]:
+    stamp = dt.datetime.fromtimestamp(mtime_ns / 1e9)
+    return max(stamp, dt.datetime(1980, 1, 1)).timetuple()[:6]  # zip cannot date anything earlier
+
+
+def _write_archive(root: Path, now: dt.datetime, safety: bool) -> tuple[Archive, int]:
+    """Write the archive under a dot-name, fsync it, then rename: a killed backup leaves no half zip.
+
+    Called under the backup lock, so leftovers of a killed run can be swept and the name is free.
+    """
+    folder = backup_dir(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob(".vaultcrm-*.zip.tmp"):
+        leftover.unlink(missing_ok=True)
+    target = _free_name(folder, now, f"-{SAFETY}" if safety else "")
+    tmp = folder / f".{target.name}.tmp"
+    files = 0
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            for relpath in record_files(root):
+                try:
+                    data, seen = read_stamped(root / relpath)
+                except OSError:
+                    continue  # deleted since the scan
+                info = zipfile.ZipInfo(relpath, _zip_time(seen.mtime_ns))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = (stat.S_IFREG | 0o644) << 16
+                zf.writestr(info, data)
+                files += 1
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    archive = _archive(target)
+    assert archive is not None
+    return archive, files
+
+
+def prune(root: Path, keep: int) -> list[Archive]:
+    """Keep the newest archive of each of the newest `keep` days, per series; delete the others."""
+    removed = []
+    for safety in (False, True):
+        kept_days: list[dt.date] = []
+        for archive in (a for a in list_backups(root) if a.safety is safety):
+            day = archive.taken.date()
+            if day not in kept_days and len(kept_days) < keep:
+                kept_days.append(day)
+                continue
+            archive.path.unlink(missing_ok=True)
+            removed.append(archive)
+    return removed
+
+
+def create_backup(root: Path, now: dt.datetime, *, keep: int = 7) -> BackupResult:
+    """Archive the vault's records now and prune older archives down to `keep` days."""
+    if keep < 1:
+        raise VaultCRMError("--keep 至少为 1")
+    try:
+        with _lock(root):
+            archive, files = _write_archive(root, now, safety=False)
+            return BackupResult(archive, files, prune(root, keep))
+    except LockTimeout as exc:
+        raise VaultCRMError(str(exc)) from None
+
+
+def find_archive(root: Path, name: str) -> Path:
+    """An archive given by path, or by its name in the vault's backup folder."""
+    for candidate in (Path(name).expanduser(), backup_dir(root) / name):
+        if candidate.is_file():
+            return candidate
+    raise VaultCRMError(f"找不到备份「{name}」；用 vaultcrm backup list 查看已有的备份")
+
+
+def _member_problem(info: zipfile.ZipInfo) -> str | None:
+    name = info.filename
+    if "\\" in name or "\x00" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return "绝对路径或非法字符"
+    parts = PurePosixPath(name).parts
+    if any(part in ("..", ".") for part in parts):
+        return "包含 .."
+    if any(part.startswith(".") for part in parts):
+        return "隐藏文件夹（如 .obsidian、.vaultcrm）中的文件"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "符号链接"
+    if not (name.endswith(".md") or name == CONFIG_NAME):
+        return "不是笔记（.md）或 vaultcrm.yaml"
+    return None
+
+
+def _members(root: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The archive's files, after every member has been checked; VaultCRMError at the first doubt."""
+    problems, members, total = [], [], 0
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        problem = _member_problem(info)
+        if problem is None:
+            try:
+                vault_path(root, info.filename)
+            except VaultCRMError as exc:
+                problem = exc.message
+        if problem:
+            problems.append(f"{info.filename}：{problem}")
+        members.append(info)
+        total += info.file_size
+    if problems:
+        raise VaultCRMError("备份中有不安全的文件，已拒绝恢复，未写入任何内容", details=problems[:20])
+    if total > MAX_RESTORE_BYTES:
+        raise VaultCRMError(f"备份解压后超过 {MAX_RESTORE_BYTES >> 30} GB，不像是笔记备份，已拒绝恢复")
+    return members
+
+
+def _open(archive: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise VaultCRMError(f"{archive} 不是有效的备份文件（{exc}）") from None
+
+
+def plan_restore(root: Path, archive: Path) -> RestorePlan:
+    """What restoring `archive` would add, overwrite and replace; nothing is written."""
+    plan = RestorePlan(archive)
+    index = load_vault(root).index
+    forgotten = {c.id for c in index.customers.values() if is_forgotten(c)}
+    with _open(archive) as zf:
+        members = _members(root, zf)
+        for info in members:
+            target = root / info.filename
+            try:
+                data, current = read_stamped(target)
+            except FileNotFoundError:
+                plan.added.append(info.filename)
+                _replacing(plan, zf, info, index)
+            except OSError as exc:
+                raise VaultCRMError(f"无法读取 {info.filename}：{exc.strerror}") from None
+            else:
+                if len(data) == info.file_size and zlib.crc32(data) == info.CRC:
+                    plan.unchanged.append(info.filename)
+                    continue
+                plan.overwritten.append(info.filename)
+                plan.stamps[info.filename] = current
+            if forgotten:
+                text = _read_member(zf, info)
+                plan.revived += [cid for cid in sorted(forgotten - set(plan.revived)) if _names(text, cid)]
+    plan.untouched = len(set(record_files(root)) - {i.filename for i in members} - set(plan.replaced.values()))
+    return plan
+
+
+def _names(text: bytes, customer_id: str) -> bool:
+    """Whether a note's bytes are about the customer as they were before being forgotten."""
+    return (re.search(re.escape(customer_id).encode() + rb"(?!\d)", text) is not None
+            and pseudonym(customer_id).encode() not in text)
+
+
+def _replacing(plan: RestorePlan, zf: zipfile.ZipFile, info: zipfile.ZipInfo, index) -> None:
+    """Note it when an added member is a record the vault holds under another file name."""
+    record, _ = parse_note(info.filename, _read_member(zf, info))
+    current = index.get(record.record_id) if record is not None else None
+    if current is None or current.kind != record.kind or current.path == info.filename:
+        return
+    try:
+        plan.stamps[current.path] = read_stamped(index.root / current.path)[1]
+    except OSError:
+        return
+    plan.replaced[info.filename] = current.path
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The member's bytes, never more than it declared (a lying header is a zip bomb)."""
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(info.file_size + 1)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+        raise VaultCRMError(f"备份中的 {info.filename} 已损坏（{exc}），已停止恢复") from None
+    if len(data) != info.file_size:
+        raise VaultCRMError(f"备份中的 {info.filename} 已损坏（大小与目录不符），已停止恢复")
+    return data
+
+
+def apply_restore(root: Path, plan: RestorePlan, now: dt.datetime) -> RestoreResult:
+    """Back up the vault as it is, then write the planned files, each atomically.
+
+    A file that changed since the preview (saved in Obsidian meanwhile) is skipped, not overwritten.
+    """
+    if not plan.changes:
+        return RestoreResult(None)
+    try:
+        with _lock(root), _open(plan.archive) as zf:
+            safety, _ = _write_archive(root, now, safety=True)
+            result = RestoreResult(safety)
+            wanted = set(plan.added) | set(plan.overwritten)
+            for info in _members(root, zf):
+                name = info.filename
+                if name not in wanted:
+                    continue
+                data = _read_member(zf, info)
+                target = vault_path(root, name)
+                try:
+                    if name in plan.stamps:
+                        write_atomic(target, data, expect=plan.stamps[name], within=root)
+                    else:
+                        create_exclusive(target, data)
+                except (ConcurrentEditError, FileExistsConflict, UnsafePathError):
+                    result.skipped.append(name)
+                    continue
+                result.written.append(name)
+                if name in plan.replaced:
+                    _remove_replaced(root, plan.replaced[name], plan, result)
+            return result
+    except LockTimeout as exc:
+        raise VaultCRMError(str(exc)) from None
+
+
+def _remove_replaced(root: Path, relpath: str, plan: RestorePlan, result: RestoreResult) -> None:
+    """Remove the note the restored one replaces, unless it changed since the preview."""
+    try:
+        _, current = read_stamped(vault_path(root, relpath))
+        if (current.size, current.digest) != (plan.stamps[relpath].size, plan.stamps[relpath].digest):
+            raise ConcurrentEditError(relpath)
+        os.unlink(root / relpath)
+    except (OSError, ConcurrentEditError):
+        result.skipped.append(relpath)
+        return
+    result.removed.append(relpath)
+
+
+__all__ = ["Archive", "BackupResult", "RestorePlan", "RestoreResult", "apply_restore", "create_backup",
+           "find_archive", "list_backups", "plan_restore", "prune", "record_files"]

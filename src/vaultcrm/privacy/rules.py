@@ -1,0 +1,194 @@
+"""What the Personal Information Protection Law (PIPL) asks of a studio that keeps health data.
+
+- Consent: the 健康档案 (allergies, contraindications, health concerns) is sensitive personal
+  information (PIPL art. 28–29) and needs the customer's separate consent, recorded in the profile as
+  `授权同意.健康数据`. `check` warns about every profile that holds health data without it.
+- Forgetting (art. 47): `customer forget` anonymises a profile and scrubs the name, phone and health
+  fields from the customer's appointments, services and follow-ups. Dates, statuses, services,
+  durations, prices and the customer ID stay, so every statistic stays what it was while nothing in
+  the records points to the person any more.
+- Retention (art. 19): `purge` does the same for customers not seen for two years. Anonymising rather
+  than deleting is deliberate: the studio's past figures and accounts stay true, and anonymised
+  information is no longer personal information (art. 4 and 73).
+- Accountability: each forget and purge is appended to `.vaultcrm/logs/audit.log`, by customer ID
+  only (the log must not keep what was erased).
+
+Planning is pure (index in, edits out); `actions.py` writes the plans, `audit.py` keeps the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from ..core import store
+from ..core.config import Settings
+from ..core.index import VaultIndex
+from ..diagnostics import Diagnostic, warning
+from ..errors import NotFoundError
+from ..models import Appointment, Customer, Record, ServiceRecord
+from ..vault.notes import record_line
+
+FORGOTTEN_TAG = "已注销"
+RETENTION_YEARS = 2
+_PHONE_MASK = "[已删除]"
+
+
+def pseudonym(customer_id: str) -> str:
+    return f"{FORGOTTEN_TAG}-{customer_id}"
+
+
+def is_forgotten(customer: Customer) -> bool:
+    return FORGOTTEN_TAG in customer.tags and customer.name == pseudonym(customer.id)
+
+
+def has_health_data(customer: Customer) -> bool:
+    h = customer.health
+    return bool(h.allergies or h.contraindications or h.concerns)
+
+
+def health_data_without_consent(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
+    """A check (checks.CHECKS): health data kept without the customer's recorded consent."""
+    for customer in index.customers.values():
+        if has_health_data(customer) and customer.consent.health_data is not True:
+            yield warning(customer.path, record_line(index.root, customer, ("授权同意", "健康数据")),
+                          f"{customer.id} 的健康档案（过敏史/禁忌事项/健康关注）有内容，但没有健康数据授权"
+                          "（授权同意.健康数据: 是）。健康信息是敏感个人信息，须经客户单独同意："
+                          "请补录 授权同意.健康数据 与 同意日期，或清空健康档案")
+
+
+# -- planning (pure) ------------------------------------------------------------------------------
+@dataclass
+class Scrub:
+    """The edits that anonymise one note: frontmatter values, body text, and for a profile its new name."""
+
+    record: Record
+    changes: dict[tuple, object]
+    replacements: list[tuple[str, str]] = field(default_factory=list)
+    new_path: str | None = None
+
+    def body(self, text: str) -> str:
+        for old, new in self.replacements:
+            text = text.replace(old, new)
+        return text
+
+
+@dataclass
+class ForgetPlan:
+    customer: Customer
+    scrubs: list[Scrub]
+
+    @property
+    def notes(self) -> int:
+        return len(self.scrubs)
+
+
+def _replacements(customer: Customer, alias: str) -> list[tuple[str, str]]:
+    """Body text to replace. A one-character name would hit unrelated words, so it is left to `mentions`."""
+    pairs = []
+    if customer.name and len(customer.name) >= 2 and customer.name not in alias:
+        pairs.append((customer.name, alias))
+    if customer.phone:
+        pairs.append((customer.phone, _PHONE_MASK))
+    return pairs
+
+
+def _profile_scrub(customer: Customer, alias: str, new_path: str, replacements) -> Scrub:
+    changes: dict[tuple, object] = {}
+    if customer.name != alias:
+        changes[("客户姓名",)] = alias
+    for key, value in (("联系方式", customer.phone), ("生日", customer.birthday), ("推荐人", customer.referrer)):
+        if value:
+            changes[(key,)] = None
+    for key, value in (("过敏史", customer.health.allergies), ("禁忌事项", customer.health.contraindications),
+                       ("健康关注", customer.health.concerns)):
+        if value:
+            changes[("健康档案", key)] = None
+    if FORGOTTEN_TAG not in customer.tags:
+        changes[("标签",)] = [*customer.tags, FORGOTTEN_TAG]
+    return Scrub(customer, changes, replacements, new_path if new_path != customer.path else None)
+
+
+def _record_scrub(record: Record, customer: Customer, alias: str, new_link: str, replacements) -> Scrub:
+    section = "预约信息" if isinstance(record, Appointment) else "客户信息"
+    info = record.info if isinstance(record, Appointment) else record.customer
+    changes: dict[tuple, object] = {}
+    if info.customer_name and info.customer_name != alias:
+        changes[(section, "客户姓名")] = alias
+    if info.phone:
+        changes[(section, "联系方式")] = None
+    if not info.customer_id:  # tied by phone or name, which go: the ID keeps it the customer's
+        changes[(section, "客户编号")] = customer.id
+    if info.customer_link and info.customer_link != new_link:
+        changes[(section, "客户档案")] = new_link
+    if isinstance(record, ServiceRecord) and record.details.before.health_concerns:
+        changes[("服务详情", "服务前评估", "健康关注")] = None
+    return Scrub(record, changes, replacements)
+
+
+def plan_forget(index: VaultIndex, customer: Customer) -> ForgetPlan:
+    """Every edit that anonymises `customer`; notes that need none are left out (so it can be re-run)."""
+    alias = pseudonym(customer.id)
+    folder = str(PurePosixPath(customer.path).parent)
+    name = store.file_name(customer.model_copy(update={"name": alias}))
+    new_path = name if folder in ("", ".") else f"{folder}/{name}"
+    new_link = f"[[{PurePosixPath(new_path).stem}]]"
+    replacements = _replacements(customer, alias)
+    history = index.history(customer.id)
+    scrubs = [_record_scrub(r, customer, alias, new_link, replacements)
+              for r in (*history.appointments, *history.services, *history.followups)]
+    referrers = {customer.name, customer.link} - {None, ""}
+    scrubs += [Scrub(other, {("推荐人",): alias}) for other in index.customers.values()
+               if other.id != customer.id and other.referrer in referrers and other.referrer != alias]
+    scrubs.append(_profile_scrub(customer, alias, new_path, replacements))
+    return ForgetPlan(customer, [s for s in scrubs if s.changes or s.new_path or s.replacements])
+
+
+def years_before(day: dt.date, years: int = RETENTION_YEARS) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def last_seen(index: VaultIndex, customer: Customer) -> dt.date | None:
+    """The customer's latest appointment, service or follow-up date (or first visit); None if none known."""
+    history = index.history(customer.id)
+    days = [a.info.date for a in history.appointments] + [s.basics.date for s in history.services]
+    days += [f.basics.date for f in history.followups] + [customer.first_visit]
+    days = [d for d in days if d is not None]
+    return max(days) if days else None
+
+
+@dataclass
+class PurgePlan:
+    before: dt.date
+    plans: list[tuple[ForgetPlan, dt.date]]  # with each customer's last visit
+    undated: list[Customer]  # no date at all: cannot tell, left alone
+
+    @property
+    def notes(self) -> int:
+        return sum(p.notes for p, _ in self.plans)
+
+
+def plan_purge(index: VaultIndex, before: dt.date) -> PurgePlan:
+    """Customers last seen before `before` (and not yet anonymised), with their forget plans."""
+    plans, undated = [], []
+    for customer in sorted(index.customers.values(), key=lambda c: c.id):
+        if is_forgotten(customer):
+            continue
+        seen = last_seen(index, customer)
+        if seen is None:
+            undated.append(customer)
+        elif seen < before:
+            plans.append((plan_forget(index, customer), seen))
+    return PurgePlan(before, plans, undated)
+
+
+def find_profile(index: VaultIndex, customer_id: str) -> Customer:
+    customer = index.customers.get(customer_id.strip().upper())
+    if customer is None:
+        raise NotFoundError(f"找不到客户 {customer_id}（请用客户编号，如 C-0001；vaultcrm customer list 可查）")
+    return customer
