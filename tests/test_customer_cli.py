@@ -239,3 +239,17 @@ def test_stats_brings_the_tags_up_to_date_too(studio, cli):
     assert cli(studio, "stats", "--at", "2026-06-30 20:00").exit_code == 0
     text = read(studio)
     assert "  - 老客户\n  - 潜力客户\n" in text and "积分: 2526\n" in text
+
+
+def test_list_prints_money_as_money_in_text_json_and_csv(vault, cli):
+    """Three visits at ¥59.4 are ¥178.2 everywhere, never a float's binary expansion."""
+    root = vault({})
+    for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
+        result = cli(root, "log", "--customer", "王五", "--phone", "13900001111", "--service", "足疗", "--fee", "59.4",
+                     "--date", day, "--time", "10:00", "--at", "2026-11-10 12:00")
+        assert result.exit_code == 0, result.output
+    text = cli(root, "customer", "list", "--at", "2026-11-10").stdout
+    assert "¥178.2 " in text and "178.19" not in text
+    assert cli(root, "customer", "list", "--at", "2026-11-10", "-f", "json").json()[0]["近12个月消费"] == 178.2
+    csv_text = cli(root, "customer", "list", "--at", "2026-11-10", "-f", "csv").stdout
+    assert csv_text.splitlines()[1].split(",")[6] == "178.2"

@@ -172,10 +172,11 @@ def parse_minutes(value: object) -> int | None:
     return int(minutes)
 
 
-def format_money(amount: Decimal | int | None) -> str:
+def format_money(amount: Decimal | int | float | None) -> str:
+    """`¥178.2`: a float (from JSON, say) goes through its shortest text, never its binary expansion."""
     if amount is None:
         return "¥"
-    return f"¥{Decimal(amount):f}"
+    return f"¥{Decimal(str(amount) if isinstance(amount, float) else amount):f}"
 
 
 def format_minutes(minutes: int | None) -> str:

@@ -28,7 +28,7 @@ from ..followups.rules import due_of
 from ..models import Customer
 from ..values import format_money, parse_datetime
 from .base import app, console, open_vault, warn_diagnostics
-from .options import OutputFormat, UsageError, parse_format
+from .options import OutputFormat, UsageError, json_value, parse_format
 
 customer_app = typer.Typer(help="客户档案：查看、列表、修改、分群标签、积分与套餐。", no_args_is_help=True,
                            rich_markup_mode=None)
@@ -201,7 +201,7 @@ def list_(
              if (wanted is None or wanted in v.segments) and (tier_name is None or v.tier == tier_name)]
     rows = [list_row(v) for v in views]
     if fmt is OutputFormat.JSON:
-        console.print_json(json.dumps(rows, ensure_ascii=False))
+        console.print_json(json.dumps(json_value(rows), ensure_ascii=False))
     elif fmt is OutputFormat.CSV:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")

@@ -130,10 +130,10 @@ LIST_COLUMNS = ("客户编号", "客户姓名", "联系方式", "会员等级", 
 
 
 def list_row(view: CustomerView) -> dict:
-    """One line of `customer list` (JSON and CSV share it), keyed by LIST_COLUMNS."""
+    """One line of `customer list` (text, JSON and CSV share it), keyed by LIST_COLUMNS; money stays Decimal."""
     c = view.customer
     values = (c.id, c.name, c.phone, view.tier, view.stats.visits, _day(view.stats.last_visit),
-              _money(view.stats.spend_recent), view.points.balance, [s.value for s in view.segments], c.tags)
+              view.stats.spend_recent, view.points.balance, [s.value for s in view.segments], c.tags)
     return dict(zip(LIST_COLUMNS, values, strict=True))
 
 
