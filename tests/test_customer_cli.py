@@ -253,3 +253,12 @@ def test_list_prints_money_as_money_in_text_json_and_csv(vault, cli):
     assert cli(root, "customer", "list", "--at", "2026-11-10", "-f", "json").json()[0]["近12个月消费"] == 178.2
     csv_text = cli(root, "customer", "list", "--at", "2026-11-10", "-f", "csv").stdout
     assert csv_text.splitlines()[1].split(",")[6] == "178.2"
+
+
+@pytest.mark.parametrize("amount", ["-50", "0"])
+def test_redeeming_nothing_or_a_negative_amount_is_a_usage_error(studio, cli, amount):
+    before = read(studio)
+    result = cli(studio, "customer", "points", "张三", "--redeem", amount, *AT)
+    assert result.exit_code == 2
+    assert f"兑换积分应为正整数，收到 {amount}" in result.output
+    assert read(studio) == before

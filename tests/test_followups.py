@@ -92,6 +92,17 @@ def test_earlier_hand_written_srv_means_not_new_when_logging(vault, cli):
     assert "问题客户" not in result.stdout
 
 
+def test_an_earlier_walk_in_logged_later_does_not_plan_a_second_first_visit_call(vault, cli):
+    root = vault({}, config=CONFIG)
+    for day in ("2026-02-10", "2026-02-05"):  # the later visit is logged first
+        result = cli(root, "log", "--customer", "王五", "--phone", "13900001111", "--service", "足疗",
+                     "--technician", "张技师", "--date", day, "--time", "10:00", "--at", f"{day} 12:00")
+        assert result.exit_code == 0, result.output
+    assert cli(root, "follow", "plan", "--at", "2026-02-12 09:00").exit_code == 0
+    kinds = [_frontmatter(p)["跟进基本信息"]["跟进类型"] for p in sorted((root / "跟进").glob("*.md"))]
+    assert kinds.count(NEW_CUSTOMER) == 1, kinds
+
+
 @pytest.mark.parametrize("count, planned", [(3, False), (4, True)])
 def test_regular_customer_boundary(vault, count, planned):
     files = {"客户/C-0001 张三.md": customer(), "old.md": raw_srv("SRV-2025-001", "2025-06-01")}
@@ -270,3 +281,10 @@ def test_planning_twice_plans_nothing_new(services, package_start, package_days)
     assert plan_followups(VaultIndex(Path("."), [*records, *flws]), RULES, TODAY) == []
     identities = [(p.kind, p.customer_key, p.service.id if p.service else None) for p in first]
     assert len(identities) == len(set(identities))
+
+
+def test_follow_done_with_an_unknown_id_shows_the_id_format(vault, cli):
+    root = vault({"客户/C-0001 张三.md": customer()}, config=CONFIG)
+    result = cli(root, "follow", "done", "FLW-2026-999")
+    assert result.exit_code == 1
+    assert "找不到跟进 FLW-2026-999" in result.output and "FLW-2026-001" in result.output

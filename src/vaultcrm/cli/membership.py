@@ -86,6 +86,8 @@ def points(
     at: AtOption = None,
 ) -> None:
     """查看积分（按服务费用累计、到期作废、扣除兑换），或用 --redeem 兑换积分。"""
+    if redeem is not None and redeem <= 0:
+        raise UsageError(f"--redeem：兑换积分应为正整数，收到 {redeem}")
     vault = open_vault()
     warn_diagnostics(vault.diagnostics)
     customer = find_customer(vault.index, query)

@@ -77,9 +77,9 @@ class FollowUpOutcome:
 
 
 def _open_followup(vault: Vault, followup_id: str) -> FollowUp:
-    f = vault.index.followups.get(followup_id.strip())
+    f = vault.index.followups.get(followup_id.strip().upper())
     if f is None:
-        raise NotFoundError(f"找不到跟进 {followup_id}")
+        raise NotFoundError(f"找不到跟进 {followup_id}（跟进编号形如 FLW-2026-001；vaultcrm follow list 可查）")
     status = status_of(f)
     if status is not FollowUpStatus.PLANNED:
         raise ConflictError(f"{f.id} 已是「{status.value}」，不能再更改")

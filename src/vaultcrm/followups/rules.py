@@ -5,7 +5,8 @@ when a FLW note already stands for it — planned, done, cancelled or written by
 planning can run any number of times and still creates each follow-up once. What counts as "the same
 follow-up" (its identity) depends on the rule:
 - 新客户首次回访 / 问题客户专项回访: the service it follows (`服务编号`) and the type; a hand-written
-  FLW without a 跟进类型 that names the service counts too;
+  FLW without a 跟进类型 that names the service counts too; a customer has one 新客户首次回访 at
+  most, even when an earlier visit is logged after a later one;
 - 长期客户定期回访: the customer and the period (any 长期客户定期回访 within the interval);
 - 套餐服务中期回访: the customer and the package's validity (a FLW of that type dated inside it).
 """
@@ -134,6 +135,8 @@ def proposals(history: CustomerHistory, key: str, rules: FollowUpRules, today: d
 # -- identity: does a FLW already stand for a proposal? ----------------------------------------------------
 def stands_for(f: FollowUp, p: Planned, rules: FollowUpRules) -> bool:
     kind = f.basics.kind
+    if p.kind == NEW_CUSTOMER and kind == NEW_CUSTOMER:
+        return True  # one first-visit call per customer, whichever visit it followed
     if p.kind in (NEW_CUSTOMER, PROBLEM):
         return p.service is not None and f.basics.service_id == p.service.id and kind in (p.kind, None)
     if kind != p.kind:
@@ -166,6 +169,8 @@ def plan_followups(index: VaultIndex, rules: FollowUpRules, today: dt.date, *,
                 continue
             if p.kind in (NEW_CUSTOMER, PROBLEM):
                 existing = [index.followups[i] for i in flw_by_service.get(p.service.id, ())]
+                if p.kind == NEW_CUSTOMER and not existing:
+                    existing = history.followups  # an earlier visit logged later: still one first call
             else:
                 existing = history.followups
             if not any(stands_for(f, p, rules) for f in existing):
