@@ -107,7 +107,7 @@ def test_edit_changes_only_the_fields_given_and_keeps_comments_keys_and_body(stu
     expected = (ZHANG.replace("    - 艾草\n", "    - 花粉\n")
                 .replace("  禁忌事项:\n", "  禁忌事项:\n    - 孕期\n")
                 .replace("'13800138000'", "'13800138001'").replace("力度要求: 中", "力度要求: 重")
-                .replace("  营销:\n", "  营销: true\n").replace("同意日期: 2026-01-01", "同意日期: 2026-06-30"))
+                .replace("  营销:\n", "  营销: 是\n").replace("同意日期: 2026-01-01", "同意日期: 2026-06-30"))
     assert read(studio) == expected
     assert not load_vault(studio).diagnostics
 

@@ -107,6 +107,8 @@ def edit_changes(customer: Customer, edit: ProfileEdit, index: VaultIndex, setti
         if new_list != current:
             changes[path] = new_list
     if any(path[0] == "授权同意" for path in changes):
+        for path in [p for p in changes if p[0] == "授权同意"]:
+            changes[path] = "是" if changes[path] else "否"  # as the studio writes it (and the README shows)
         changes[("授权同意", "同意日期")] = today
     return changes, warnings
 
