@@ -73,7 +73,7 @@ def test_dry_run_reports_every_row_and_writes_nothing(studio, cli, tmp_path):
     result = cli(studio, "import", "customers", str(sheet), "--dry-run")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "试运行（未写入）：将新建 3 位，合并 2 行，拒绝 3 行" in out
+    assert "试运行（未写入）：将新建 3 位，合并 2 行，无变化 0 行，拒绝 3 行" in out
     assert "未识别的列（已忽略）：序号、会员卡号" in out
     for text in ("合并到 C-0001 张三，补充：首次到店、过敏史、备注", "缺少姓名",
                  "缺少电话", "电话「12345」无法识别", "生日「八零后」未导入", "会员等级「VIP」未导入"):
@@ -91,7 +91,7 @@ def test_import_creates_merges_and_fills_only_empty_fields(studio, cli, tmp_path
     sheet = write_xlsx(tmp_path / "名单.xlsx", ROWS)
     result = cli(studio, "import", "customers", str(sheet))
     assert result.exit_code == 0, result.output
-    assert "导入完成：新建 3 位，合并 2 行，拒绝 3 行" in result.stdout
+    assert "导入完成：新建 3 位，合并 2 行，无变化 0 行，拒绝 3 行" in result.stdout
     assert "新建档案 C-0003 至 C-0005" in result.stdout and "补充档案 C-0001" in result.stdout
     index = load_vault(studio).index
     assert not load_vault(studio).diagnostics
@@ -106,8 +106,11 @@ def test_import_creates_merges_and_fills_only_empty_fields(studio, cli, tmp_path
     assert "首次到店: 2025-03-08\n" in text and "生日: 1990-05-01\n" in text and "性别: 女\n" in text
     assert "  过敏史:\n    - 艾草\n    - 花粉\n" in text and "会员卡号: VIP-0088" in text
     assert text.endswith("## 备注\n\n喜欢安静，不要聊天。\n\n怕冷\n")
-    again = cli(studio, "import", "customers", str(sheet), "--dry-run")
-    assert "将新建 0 位，合并 5 行，拒绝 3 行" in again.stdout and "无新信息" in again.stdout
+    before = snapshot(studio)
+    again = cli(studio, "import", "customers", str(sheet))
+    assert again.exit_code == 0, again.output
+    assert "没有需要导入的内容：新建 0 位，合并 0 行，无变化 5 行，拒绝 3 行" in again.stdout
+    assert snapshot(studio) == before
 
 
 def test_csv_with_bom_and_gbk(studio, cli, tmp_path):
@@ -115,7 +118,7 @@ def test_csv_with_bom_and_gbk(studio, cli, tmp_path):
     bom = tmp_path / "bom.csv"
     bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     result = cli(studio, "import", "customers", str(bom), "--dry-run")
-    assert "将新建 1 位，合并 1 行，拒绝 0 行" in result.stdout and "GBK" not in result.stdout
+    assert "将新建 1 位，合并 1 行，无变化 0 行，拒绝 0 行" in result.stdout and "GBK" not in result.stdout
     gbk = tmp_path / "gbk.csv"
     gbk.write_bytes(text.encode("gbk"))
     result = cli(studio, "import", "customers", str(gbk))
@@ -145,3 +148,23 @@ def test_unreadable_files_are_refused_with_the_fix(studio, cli, tmp_path, name, 
 def test_a_missing_file_is_refused(studio, cli, tmp_path):
     result = cli(studio, "import", "customers", str(tmp_path / "nope.csv"))
     assert result.exit_code == 1 and "找不到文件" in result.stderr
+
+
+def test_excel_serial_dates_are_read_and_reported_and_impossible_dates_refused(studio, cli, tmp_path):
+    text = ("姓名,电话,生日,首次到店,偏好技师,来源\n"
+            "钱一,13900000001,32874,45200,李师傅,wechat\n"
+            "孙二,13900000002,2099-01-01,1800-01-01,不存在的技师,大众点评\n")
+    sheet = tmp_path / "名单.csv"
+    sheet.write_text(text, encoding="utf-8")
+    result = cli(studio, "import", "customers", str(sheet))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "生日「32874」按 Excel 日期序号读作 1990-01-01，请核对" in out
+    assert "首次到店「45200」按 Excel 日期序号读作 2023-10-01，请核对" in out
+    assert "生日「2099-01-01」未导入：晚于今天" in out and "首次到店「1800-01-01」未导入：早于 1900-01-01" in out
+    assert "偏好技师「不存在的技师」未导入：不在配置的技师中" in out
+    customers = {c.name: c for c in load_vault(studio).index.customers.values()}
+    qian, sun = customers["钱一"], customers["孙二"]
+    assert (qian.birthday, qian.first_visit, qian.source) == (dt.date(1990, 1, 1), dt.date(2023, 10, 1), "微信")
+    assert qian.preferences.technician == "李师傅"
+    assert (sun.birthday, sun.preferences.technician, sun.source) == (None, None, "大众点评")

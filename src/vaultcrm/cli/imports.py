@@ -9,7 +9,16 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..customers.importer import CREATE, MERGE, REJECT, ImportPlan, Verdict, apply_import, plan_import
+from ..customers.importer import (
+    CREATE,
+    MERGE,
+    REJECT,
+    UNCHANGED,
+    ImportPlan,
+    Verdict,
+    apply_import,
+    plan_vault_import,
+)
 from ..customers.spreadsheet import read_sheet
 from .base import app, console, open_vault, warn_diagnostics
 
@@ -17,7 +26,7 @@ import_app = typer.Typer(help="导入：把已有的客户名单（CSV / Excel�
                          rich_markup_mode=None)
 app.add_typer(import_app, name="import")
 
-_STYLE = {CREATE: "green", MERGE: "cyan", REJECT: "red"}
+_STYLE = {CREATE: "green", MERGE: "cyan", UNCHANGED: "dim", REJECT: "red"}
 
 
 def _print_rows(plan: ImportPlan, which: Callable[[Verdict], bool]) -> None:
@@ -39,12 +48,18 @@ def customers(
     sheet = read_sheet(file.expanduser())
     vault = open_vault()
     warn_diagnostics(vault.diagnostics)
-    plan = plan_import(sheet, vault.index, vault.settings)
+    plan = plan_vault_import(sheet, vault)
     for note in plan.notes:
         console.print(escape(note))
     if plan.ignored_columns:
         console.print(f"未识别的列（已忽略）：{escape('、'.join(plan.ignored_columns))}")
-    counts = f"新建 {plan.count(CREATE)} 位，合并 {plan.count(MERGE)} 行，拒绝 {plan.count(REJECT)} 行"
+    counts = (f"新建 {plan.count(CREATE)} 位，合并 {plan.count(MERGE)} 行，无变化 {plan.count(UNCHANGED)} 行，"
+              f"拒绝 {plan.count(REJECT)} 行")
+    if plan.nothing_to_do:
+        console.print(f"没有需要导入的内容：{counts}")
+        if any(v.action == REJECT or v.warnings for v in plan.verdicts):
+            _print_rows(plan, lambda v: v.action == REJECT or bool(v.warnings))
+        return
     if dry_run:
         console.print(f"试运行（未写入）：将{counts}")
         _print_rows(plan, lambda v: True)

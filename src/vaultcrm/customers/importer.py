@@ -2,10 +2,13 @@
 
 Sheets kept by hand are messy: headers vary (姓名 / 客户姓名 / name), phones carry spaces, dashes,
 `+86` and full-width digits, dates come as Excel date cells, `2026/2/12`, `2026年2月12日` or
-`20260212`. The phone is the customer's identity: a phone already in the vault, or seen earlier in
+`20260212` — and a date cell that lost its format arrives as Excel's serial number (`45200`), which
+is read as the date it stands for and reported on the row so the owner can check it. The phone is the customer's identity: a phone already in the vault, or seen earlier in
 the same sheet, merges into that profile — empty fields are filled, filled ones never overwritten
 (allergies and contraindications are added to, never lost). Every row gets a verdict with its row
-number: 新建, 合并 or 拒绝 with the reason. `plan_import` decides without writing (that is
+number: 新建, 合并, 无变化 (nothing the profile lacks: a re-imported sheet has nothing to do) or 拒绝
+with the reason. A 偏好技师 the config does not list, or a 来源渠道 written as an alias (`wechat`),
+is normalised or reported on its row. `plan_import` decides without writing (that is
 `--dry-run`); `apply_import` writes through the store.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from ..core.loader import Vault
 from ..core.store import create_record, update_record
 from ..errors import VaultCRMError
 from ..models import Customer
-from ..values import Strength, parse_date
+from ..values import Channel, Strength, parse_date
 from ..vault.edit import split_note
 from ..vault.writer import read_stamped, write_atomic
 from .profiles import parse_gender
@@ -61,7 +65,9 @@ _LIST_SPLIT = re.compile(r"[、，,;；/|\n]+")
 _PHONE_JUNK = re.compile(r"[\s\-－—()（）.·]")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
-CREATE, MERGE, REJECT = "新建", "合并", "拒绝"
+CREATE, MERGE, UNCHANGED, REJECT = "新建", "合并", "无变化", "拒绝"
+_SERIAL_TEXT = re.compile(r"\d{4,5}(?:\.0+)?")
+EARLIEST_DATE = dt.date(1900, 1, 1)  # a birthday or first visit before it is a typo
 
 
 def _norm_header(text: str) -> str:
@@ -127,14 +133,26 @@ def normalize_phone(cell: object) -> str:
     raise ValueError(f"电话「{text}」无法识别")
 
 
+def excel_serial(cell: object) -> dt.date | None:
+    """The date an Excel serial number stands for (a number cell, or its text in a CSV), else None."""
+    if isinstance(cell, bool):
+        return None
+    if isinstance(cell, str) and _SERIAL_TEXT.fullmatch(cell.strip()):
+        cell = float(cell)
+    if isinstance(cell, (int, float)) and float(cell).is_integer() and 3000 <= cell < 80000:  # 1908–2119
+        return EXCEL_EPOCH + dt.timedelta(days=int(cell))
+    return None
+
+
 def normalize_date(cell: object) -> dt.date:
     """An Excel date cell or serial number, `2026-02-12`, `2026/2/12`, `2026年2月12日`, `20260212`."""
     if isinstance(cell, dt.datetime):
         return cell.date()
     if isinstance(cell, dt.date):
         return cell
-    if isinstance(cell, (int, float)) and not isinstance(cell, bool) and 3000 <= cell < 80000:  # 1908–2119
-        return EXCEL_EPOCH + dt.timedelta(days=int(cell))
+    serial = excel_serial(cell)
+    if serial is not None:
+        return serial
     text = _text(cell) or ""
     if re.fullmatch(r"\d{8}", text):
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
@@ -180,6 +198,8 @@ def read_row(row: int, cells: list[object], columns: dict[str, int], settings: S
         except ValueError as exc:
             data.warnings.append(f"{LABELS[key]}「{_text(raw)}」未导入：{str(exc).split('，')[0]}")
             continue
+        if key in ("birthday", "first_visit") and excel_serial(raw) is not None:
+            data.warnings.append(f"{LABELS[key]}「{_text(raw)}」按 Excel 日期序号读作 {value}，请核对")
         if key == "notes":
             data.notes = value
         elif value not in (None, []):
@@ -189,7 +209,13 @@ def read_row(row: int, cells: list[object], columns: dict[str, int], settings: S
 
 def _value(key: str, raw: object, settings: Settings) -> object:
     if key in ("birthday", "first_visit"):
-        return normalize_date(raw)
+        day = normalize_date(raw)
+        today = settings.now().date()
+        if day > today:
+            raise ValueError(f"晚于今天（{today}）")
+        if day < EARLIEST_DATE:
+            raise ValueError(f"早于 {EARLIEST_DATE}")
+        return day
     if key in LISTS:
         return _split_list(raw)
     text = _text(raw)
@@ -199,6 +225,13 @@ def _value(key: str, raw: object, settings: Settings) -> object:
         return Strength.parse(text)
     if key == "tier" and text not in settings.membership.tiers:
         raise ValueError(f"不在配置的会员等级中（{'、'.join(settings.membership.tier_names())}）")
+    if key == "technician" and settings.technicians and text not in settings.technicians:
+        raise ValueError(f"不在配置的技师中（{'、'.join(settings.technicians)}）")
+    if key == "source":
+        try:
+            return Channel.parse(text).value  # `wechat`, `微信预约` → 微信; other sources stay as written
+        except ValueError:
+            return text
     return text
 
 
@@ -235,6 +268,10 @@ class ImportPlan:
     def count(self, action: str) -> int:
         return sum(1 for v in self.verdicts if v.action == action)
 
+    @property
+    def nothing_to_do(self) -> bool:
+        return not any(t.customer is None or t.values or t.notes for t in self.targets)
+
 
 def _current(customer: Customer, key: str) -> object:
     return {"gender": customer.gender, "birthday": customer.birthday, "first_visit": customer.first_visit,
@@ -244,7 +281,7 @@ def _current(customer: Customer, key: str) -> object:
             "referrer": customer.referrer, "tier": customer.tier, "tags": customer.tags}[key]
 
 
-def _fill(target: Target, data: RowData, settings: Settings) -> list[str]:
+def _fill(target: Target, data: RowData, settings: Settings, body: str = "") -> list[str]:
     """Fill what the target does not have yet from `data`; the labels of what was filled. Lists are
     added to; a higher 会员等级 replaces a lower one (a bought card outranks the default tier)."""
     filled = []
@@ -259,13 +296,15 @@ def _fill(target: Target, data: RowData, settings: Settings) -> list[str]:
         elif have in (None, "") or (key == "tier" and have in ranks and ranks.index(value) > ranks.index(have)):
             target.values[key] = value
             filled.append(LABELS[key])
-    if data.notes and data.notes not in target.notes:
+    if data.notes and data.notes not in target.notes and data.notes not in body:
         target.notes.append(data.notes)
         filled.append(LABELS["notes"])
     return filled
 
 
-def plan_import(sheet: Sheet, index: VaultIndex, settings: Settings) -> ImportPlan:
+def plan_import(sheet: Sheet, index: VaultIndex, settings: Settings,
+                body_of: Callable[[Customer], str] = lambda customer: "") -> ImportPlan:
+    """`body_of` gives an existing profile's text, so 备注 already there are not added again."""
     position, columns, ignored = find_header(sheet)
     by_phone: dict[str, list[Customer]] = {}
     for customer in index.customers.values():
@@ -295,19 +334,34 @@ def plan_import(sheet: Sheet, index: VaultIndex, settings: Settings) -> ImportPl
                 continue
             found = existing[0] if existing else None
             target = targets[data.phone] = Target(row, found.name if found else data.name, data.phone, found)
-            filled = _fill(target, data, settings)
+            filled = _fill(target, data, settings, body_of(found) if found else "")
             if found is None:
                 verdicts.append(Verdict(row, CREATE, data.name, data.phone, "", data.warnings))
                 continue
             into, holder = f"{found.id} {found.name or ''}".strip(), "档案"
         else:
-            filled = _fill(target, data, settings)
+            filled = _fill(target, data, settings, body_of(target.customer) if target.customer else "")
             into, holder = f"第 {target.first_row} 行（同一电话）", f"第 {target.first_row} 行"
         if data.name != target.name:
             data.warnings.append(f"姓名不同：{holder}为「{target.name}」，此行为「{data.name}」，姓名未改")
-        what = f"补充：{'、'.join(filled)}" if filled else "无新信息"
-        verdicts.append(Verdict(row, MERGE, data.name, data.phone, f"合并到 {into}，{what}", data.warnings))
+        if filled:
+            verdicts.append(Verdict(row, MERGE, data.name, data.phone, f"合并到 {into}，补充：{'、'.join(filled)}",
+                                    data.warnings))
+        else:
+            verdicts.append(Verdict(row, UNCHANGED, data.name, data.phone, f"与 {into} 一致，无新信息",
+                                    data.warnings))
     return ImportPlan(verdicts, list(targets.values()), ignored, sheet.notes)
+
+
+def plan_vault_import(sheet: Sheet, vault: Vault) -> ImportPlan:
+    """`plan_import` against a loaded vault, reading existing profiles' text for their 备注."""
+    def body_of(customer: Customer) -> str:
+        try:
+            return (vault.root / customer.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return ""
+
+    return plan_import(sheet, vault.index, vault.settings, body_of)
 
 
 # -- writing ---------------------------------------------------------------------------------------
@@ -372,5 +426,5 @@ def apply_import(vault: Vault, plan: ImportPlan) -> Imported:
     return done
 
 
-__all__ = ["COLUMNS", "CREATE", "ImportPlan", "Imported", "MERGE", "REJECT", "Verdict", "apply_import", "find_header",
-           "map_columns", "normalize_date", "normalize_phone", "plan_import", "read_row"]
+__all__ = ["COLUMNS", "CREATE", "ImportPlan", "Imported", "MERGE", "REJECT", "UNCHANGED", "Verdict", "apply_import", "find_header",
+           "map_columns", "normalize_date", "normalize_phone", "plan_import", "plan_vault_import", "read_row"]
