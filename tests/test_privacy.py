@@ -172,7 +172,28 @@ def test_forget_asks_first_and_is_idempotent(cli, vault, monkeypatch):
 
 def test_forget_unknown_customer(cli, vault):
     result = cli(vault(VAULT), "customer", "forget", "C-0999", "--yes")
-    assert result.exit_code == 1 and "找不到客户 C-0999" in result.stderr
+    assert result.exit_code == 1 and "没有客户编号为 C-0999 的客户档案" in result.stderr
+
+
+@pytest.mark.parametrize("query", ["张三", "13800138000"])
+def test_forget_takes_a_name_or_phone_like_every_customer_argument(cli, vault, query):
+    root = vault(VAULT)
+    result = cli(root, "customer", "forget", query, "--yes", "--at", "2026-03-01 10:00")
+    assert result.exit_code == 0, result.output
+    assert "已注销 C-0001" in result.stdout
+    assert (root / "客户" / "C-0001 已注销-C-0001.md").exists() and not (root / "客户" / "C-0001 张三.md").exists()
+    assert not any("张三" in p.read_text(encoding="utf-8") for p in root.glob("客户/*.md"))
+
+
+def test_forget_by_an_ambiguous_name_lists_the_candidates_and_writes_nothing(cli, vault):
+    files = {**VAULT, "客户/C-0009 张三.md": VAULT["客户/C-0001 张三.md"].replace("C-0001", "C-0009")
+             .replace("13800138000", "13900000009")}
+    root = vault(files)
+    before = {p: p.read_bytes() for p in root.rglob("*.md")}
+    result = cli(root, "customer", "forget", "张三", "--yes")
+    assert result.exit_code == 1
+    assert "C-0001" in result.stderr and "C-0009" in result.stderr
+    assert {p: p.read_bytes() for p in root.rglob("*.md")} == before
 
 
 def test_a_note_saved_in_obsidian_meanwhile_is_skipped_and_a_rerun_finishes(cli, vault):

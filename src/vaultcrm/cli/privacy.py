@@ -12,11 +12,11 @@ import typer
 
 from ..core.operator import operator_name
 from ..privacy.actions import Erased, forget_customer, purge_customers
-from ..privacy.rules import find_profile, plan_forget, plan_purge, pseudonym, years_before
+from ..privacy.rules import plan_forget, plan_purge, pseudonym, years_before
 from ..values import parse_date
 from .backup import confirm_or_stop
 from .base import app, console, console_err, open_vault, warn_diagnostics
-from .customer import customer_app
+from .customer import customer_app, find_customer
 from .options import UsageError
 from .stats import parse_at
 
@@ -41,7 +41,7 @@ def _report(done: Erased) -> None:
 
 @customer_app.command("forget")
 def forget(
-    customer_id: Annotated[str, typer.Argument(help="客户编号，如 C-0001")],
+    query: Annotated[str, typer.Argument(help="客户编号、电话或姓名（同名时列出候选，请改用客户编号）")],
     yes: YesOption = False,
     by: ByOption = None,
     at: AtOption = None,
@@ -54,7 +54,7 @@ def forget(
     vault = open_vault()
     warn_diagnostics(vault.diagnostics)
     now = parse_at(at, vault.settings)
-    customer = find_profile(vault.index, customer_id)
+    customer = find_customer(vault.index, query)
     plan = plan_forget(vault.index, customer)
     if not plan.scrubs:
         console.print(f"{customer.id} 已注销，无需处理")

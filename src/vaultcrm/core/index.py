@@ -140,8 +140,8 @@ class VaultIndex:
     def find_customers(self, query: str) -> list[Customer]:
         """By 客户编号, phone or name; several results mean the name is ambiguous."""
         query = query.strip()
-        if query in self.customers:
-            return [self.customers[query]]
+        if query.upper() in self.customers:  # 客户编号 typed as c-0001 too
+            return [self.customers[query.upper()]]
         digits = "".join(ch for ch in query if ch.isdigit() or ch == "+")
         if digits and digits == query.replace(" ", "").replace("-", "") and digits in self._by_phone:
             return list(self._by_phone[digits])

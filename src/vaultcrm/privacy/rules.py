@@ -27,7 +27,6 @@ from ..core import store
 from ..core.config import Settings
 from ..core.index import VaultIndex
 from ..diagnostics import Diagnostic, warning
-from ..errors import NotFoundError
 from ..models import Appointment, Customer, Record, ServiceRecord
 from ..vault.notes import record_line
 
@@ -185,10 +184,3 @@ def plan_purge(index: VaultIndex, before: dt.date) -> PurgePlan:
         elif seen < before:
             plans.append((plan_forget(index, customer), seen))
     return PurgePlan(before, plans, undated)
-
-
-def find_profile(index: VaultIndex, customer_id: str) -> Customer:
-    customer = index.customers.get(customer_id.strip().upper())
-    if customer is None:
-        raise NotFoundError(f"找不到客户 {customer_id}（请用客户编号，如 C-0001；vaultcrm customer list 可查）")
-    return customer
