@@ -19,8 +19,6 @@ def is_ignored(relpath: str) -> bool:
     return not name.endswith(".md") or name.endswith((".tmp", "~")) or name.startswith("~")
 
 
-
-
 def scan(root: Path, temp_files: list[str] | None = None) -> dict[str, tuple[int, int]]:
     """Every note as relative path → (mtime_ns, size). Symlinks are not followed.
 
