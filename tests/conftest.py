@@ -88,7 +88,7 @@ def _entry(main):
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess:
     """The installed command in a real subprocess (for concurrency and crash tests)."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("VAULTCRM_VAULT", None)
+    full_env = {k: v for k, v in os.environ.items() if k != "VAULTCRM_VAULT"}
+    full_env.update(env or {})  # a test may set $VAULTCRM_VAULT itself
     return subprocess.run([sys.executable, "-m", "vaultcrm", *args], cwd=cwd, env=full_env, input=input,
                           capture_output=True, text=True, timeout=timeout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import subprocess
 import sys
 import textwrap
@@ -252,8 +253,10 @@ DEEP_SCRIPT = textwrap.dedent("""
     from vaultcrm.vault.reader import parse_note
     started = time.perf_counter()
     record, note = parse_note("deep.md", ("---\\n预约编号: APP-2026-001\\n" + sys.stdin.read() + "\\n---\\n").encode())
-    print(json.dumps([record is None, [d.message for d in note.diagnostics], time.perf_counter() - started]))
+    print(json.dumps([record is None, [(d.line, d.severity.value, d.message) for d in note.diagnostics],
+                      time.perf_counter() - started]))
 """)
+CHINESE = re.compile("[\u4e00-\u9fff]")
 
 
 @pytest.mark.parametrize("body", DEEP.values(), ids=DEEP.keys())
@@ -264,9 +267,40 @@ def test_deep_nesting_is_refused_without_crashing_the_process(body):
     assert proc.returncode == 0, proc.stderr[-500:]
     import json
 
-    rejected, messages, seconds = json.loads(proc.stdout)
-    assert rejected and any("嵌套过深" in m or "过大" in m for m in messages), messages
+    rejected, diagnostics, seconds = json.loads(proc.stdout)
+    # Whichever layer refuses it (our bounds, the fast parser, libyaml's own limit): one error, on the
+    # frontmatter's first line, in Chinese, the same with every PyYAML/libyaml version.
+    assert rejected and len(diagnostics) == 1, diagnostics
+    line, severity, message = diagnostics[0]
+    assert (line, severity) == (2, "error") and CHINESE.search(message) and "nesting" not in message, message
     assert seconds < 2
+
+
+@pytest.mark.parametrize("where", ["no ID key", "ID key after it", "ID key before it"])
+def test_a_note_too_deep_to_parse_is_reported_by_check_with_or_without_an_id(tmp_path, where):
+    deep = "a: " + "[" * 2000 + "]" * 2000 + "\n"
+    fm = {"no ID key": deep, "ID key after it": deep + "预约编号: APP-2026-001\n",
+          "ID key before it": "预约编号: APP-2026-001\n" + deep}[where]
+    root = tmp_path / "库"
+    (root / "预约").mkdir(parents=True)
+    (root / "预约" / "深.md").write_text("---\n" + fm + "---\n正文\n", encoding="utf-8")
+    (root / "随手记.md").write_text("---\ntags: [日记]\n---\n今天\n", encoding="utf-8")  # an ordinary note
+    proc = run_cli("--vault", str(root), "check", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    import json
+
+    found = json.loads(proc.stdout)
+    assert [(d["path"], d["line"], d["severity"]) for d in found] == [("预约/深.md", 2, "error")], found
+    assert CHINESE.search(found[0]["message"])
+    assert not (root / ".vaultcrm" / "logs" / "crash.log").exists()
+
+
+def test_rough_depth_bounds_what_a_parser_would_find():
+    for text, depth in [("a: b\n", 1), ("a: [[1]]\n", 3), ("a:\n  b:\n    - - c\n", 3)]:
+        assert bounds.rough_depth(text) >= depth
+    with pytest.raises(bounds.TooComplex):
+        bounds.refuse_if_deep("a: " + "{" * 70)
+    bounds.refuse_if_deep("a: [1, 2\n")  # a syntax error, not a deep note: left to the parser's message
 
 
 def test_non_mapping_frontmatter_and_nul_bytes_are_errors_with_lines():
@@ -335,6 +369,7 @@ HOSTILE = {
     "客户/C-0001 张三.md": "---\n客户编号: C-0001\n客户姓名: 张三\n联系方式: 13800138000\n健康档案: {过敏史: *x}\n---\n",
     "客户/C-0002 李四.md": "---\n客户编号: C-0002\n客户姓名: 李四\n套餐: [{名称: [1]}, 5, ~]\n积分: 很多\n---\n",
     "随手记/empty.md": b"",
+    "随手记/deep-no-id.md": "---\na: " + "[" * 2000 + "]" * 2000 + "\n---\n",
     "随手记/binary.md": bytes(range(256)) * 4,
 }
 
@@ -365,7 +400,8 @@ def test_hostile_vault_check_names_every_bad_note(cli, vault):
     root = vault(HOSTILE)
     out = cli(root, "check").stdout
     for path in ["预约/bomb.md:2", "预约/tag.md:4", "预约/gbk.md", "预约/deep.md:2", "预约/nul.md:4", "预约/list.md:2",
-                 "预约/tabs.md:4", "预约/open.md:1", "预约/values.md:6", "服务记录/SRV-2026-001.md:3"]:
+                 "预约/tabs.md:4", "预约/open.md:1", "预约/values.md:6", "服务记录/SRV-2026-001.md:3",
+                 "随手记/deep-no-id.md:2"]:
         assert path in out, path
     assert "预约/crlf-bom.md:2: 错误" not in out and "crlf-bom.md:1: 错误" not in out  # BOM and CRLF are fine
 

@@ -30,25 +30,58 @@ class State:
 state = State()
 
 
-def find_vault(start: Path) -> Path:
-    """`$VAULTCRM_VAULT`, else the nearest folder upward with `vaultcrm.yaml` or `.obsidian/`, else here."""
+NO_VAULT = ("没有找到库：当前目录及其上级都没有 vaultcrm.yaml 或 .obsidian/，也没有设置 $VAULTCRM_VAULT。"
+            "请用 --vault 路径 指定库，或先运行 vaultcrm init 路径 新建一个库（未写入任何内容）")
+
+
+def find_vault(start: Path) -> tuple[Path, str] | None:
+    """(folder, where it came from): `$VAULTCRM_VAULT`, else the nearest folder upward with
+    `vaultcrm.yaml` or `.obsidian/`; None when there is neither (never the current folder by default)."""
     env = os.environ.get("VAULTCRM_VAULT")
     if env:
-        return Path(env).expanduser()
+        return Path(env).expanduser(), "$VAULTCRM_VAULT"
     start = start.resolve()
     for folder in (start, *start.parents):
         if (folder / "vaultcrm.yaml").is_file() or (folder / ".obsidian").is_dir():
-            return folder
-    return start
+            return folder, "向上查找"
+    return None
+
+
+def _chosen_vault() -> tuple[Path, str] | None:
+    if state.vault_option is not None:
+        return state.vault_option.expanduser(), "--vault"
+    return find_vault(Path.cwd())
 
 
 def vault_root() -> Path:
-    root = state.vault_option if state.vault_option is not None else find_vault(Path.cwd())
-    root = root.expanduser()
-    if not root.is_dir():
-        from ..errors import VaultCRMError
+    """The vault every command but `init` works in; refused (nothing written) when there is none."""
+    from ..errors import VaultCRMError
 
-        raise VaultCRMError(f"库目录不存在：{root}")
+    chosen = _chosen_vault()
+    if chosen is None:
+        raise VaultCRMError(NO_VAULT)
+    root, source = chosen
+    if not root.is_dir():
+        raise VaultCRMError(f"库目录不存在：{root}（来自 {source}）。请检查路径，"
+                            f"或运行 vaultcrm init {root} 新建一个库（未写入任何内容）")
+    return root.resolve()
+
+
+def init_root(path: Path | None) -> Path:
+    """Where `init` lays out a vault: PATH, else `--vault`/`$VAULTCRM_VAULT`/upward, else the current folder.
+
+    The folder may not exist yet (init creates it); anything else at that path is refused.
+    """
+    from ..errors import VaultCRMError
+    from .options import UsageError
+
+    if path is not None and state.vault_option is not None \
+            and path.expanduser().resolve() != state.vault_option.expanduser().resolve():
+        raise UsageError(f"init 的路径 {path} 与 --vault {state.vault_option} 不一致，只给一个即可")
+    chosen = (path.expanduser(), "路径") if path is not None else _chosen_vault()
+    root = chosen[0] if chosen is not None else Path.cwd()
+    if root.exists() and not root.is_dir():
+        raise VaultCRMError(f"不能在 {root} 建库：这是一个文件，不是文件夹")
     return root.resolve()
 
 
@@ -80,12 +113,15 @@ def open_vault(root: Path | None = None, show_progress: bool = True):
 
 
 def log_crash(exc: BaseException) -> Path:
-    """Write the traceback of an unexpected error under `.vaultcrm/logs/` (or the temp folder)."""
+    """Write the traceback of an unexpected error under the vault's `.vaultcrm/logs/` (or the temp folder).
+
+    Only into a vault that exists: never a `.vaultcrm/` made in whatever folder the command ran from.
+    """
     text = "".join(traceback.format_exception(exc))
     try:
         folder = vault_root() / ".vaultcrm" / "logs"
         folder.mkdir(parents=True, exist_ok=True)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - no vault, or not writable
         import tempfile
 
         folder = Path(tempfile.gettempdir())

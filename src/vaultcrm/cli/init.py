@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
 from ..init.scaffold import init_vault
-from .base import app, console, vault_root
+from .base import app, console, init_root
 
 
 @app.command()
 def init(
+    path: Annotated[Optional[Path], typer.Argument(help="库的路径，不存在时创建（默认：--vault 或当前目录）")] = None,
     studio: Annotated[str, typer.Option("--studio", help="店名")] = "健康养生馆",
 ) -> None:
     """初始化库：创建目录、示例配置 vaultcrm.yaml 与服务追踪表；已有文件不会被覆盖。"""
-    root = vault_root()
+    root = init_root(path)
     created, kept = init_vault(root, studio)
     for path in created:
         console.print(f"[green]已创建[/green] {path}")

@@ -23,8 +23,9 @@ from ..diagnostics import Diagnostic
 from ..models import Record
 from ..vault.cache import SHARDS, Cache, fingerprint, shard_of
 from ..vault.reader import read_note
-from ..vault.scan import scan
-from .config import Settings, load_settings
+from ..vault.scan import TEMP_MARK, scan
+from ..vault.writer import sweep_temp_files
+from .config import STATE_DIR, Settings, load_settings
 from .index import VaultIndex
 
 PARALLEL_THRESHOLD = 2000  # stale notes; below this, starting workers costs more than it saves
@@ -107,18 +108,19 @@ def _workers(requested: int | None) -> int:
         return max(1, min(os.cpu_count() or 1, 8))
 
 
-STALE_TEMP_SECONDS = 3600
+def _sweep(root: Path, temp_files: list[str]) -> None:
+    """Remove temp files a killed vaultcrm left behind, beside notes and in `.vaultcrm/` (ids.json's).
 
-
-def _sweep(temp_files: list[str]) -> None:
-    """Remove temp files a killed vaultcrm left behind (old enough that no writer still owns them)."""
-    cutoff = time.time() - STALE_TEMP_SECONDS
-    for path in temp_files:
-        try:
-            if os.stat(path).st_mtime < cutoff:
-                os.unlink(path)
-        except OSError:
-            pass
+    Every command loads the vault before it writes, so they go at the start of the next command;
+    vault/writer.py keeps any a running writer still owns.
+    """
+    try:
+        with os.scandir(root / STATE_DIR) as entries:
+            temp_files.extend(e.path for e in entries if TEMP_MARK in e.name and e.name.endswith(".tmp"))
+    except OSError:
+        pass
+    if temp_files:
+        sweep_temp_files(temp_files)
 
 
 REUSE_LIMIT = 2000  # changed notes beyond which a reload starts afresh rather than from `previous`
@@ -185,7 +187,7 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
     try:
         leftovers: list[str] = []
         files = scan(root, leftovers)
-        _sweep(leftovers)
+        _sweep(root, leftovers)
         stats.files = len(files)
         reused = _reload(previous, settings, files, stats) if previous is not None and use_cache else None
         if reused is not None:

@@ -2,7 +2,9 @@
 
 The stages are separate functions so each can be tested and so that the loader can run them in worker
 processes. Nothing here raises for bad input: a note that is not vaultcrm's is read past silently,
-a note that is but cannot be read yields diagnostics with lines counted from the top of the file.
+a note that is but cannot be read yields diagnostics with lines counted from the top of the file. A
+frontmatter too large or too deep to parse at all is reported even without an ID key: nothing can tell
+whether it was meant to be a record.
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ def parse_yaml(text: str, first_line: int) -> object:
         line = first_line + text.encode("utf-8").count(b"\n", 0, exc.position)
         raise _Problem(line, f"含有不允许的控制字符（U+{exc.character:04X}），请删除") from None
     except yaml.YAMLError as exc:
+        _refuse_if_deep(text, first_line)  # whichever parser's own limit refused it, one message
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = first_line + (mark.line if mark else 0)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -135,6 +138,26 @@ def parse_yaml(text: str, first_line: int) -> object:
     except bounds.TooComplex as exc:
         raise _Problem(first_line, str(exc)) from None
     return data
+
+
+def _refuse_if_deep(text: str, first_line: int) -> None:
+    try:
+        bounds.refuse_if_deep(text)
+    except bounds.TooComplex as exc:
+        raise _Problem(first_line, str(exc)) from None
+
+
+def _refuse_unreadable(fm: bytes, first_line: int) -> None:
+    """A frontmatter without an ID key is read past, unless it is too large or deep to parse at all.
+
+    Whether such a note is a record cannot be known without parsing it, so it is reported, not skipped.
+    """
+    if bounds.cheap(fm):
+        return
+    try:
+        bounds.check_text(fm.decode("utf-8", "replace"))
+    except bounds.TooComplex as exc:
+        raise _Problem(first_line, str(exc)) from None
 
 
 class _LenientLoader(yaml.CSafeLoader):
@@ -258,9 +281,11 @@ def parse_note(path: str, raw: bytes) -> tuple[Record | None, ParsedNote]:
             return None, result
         fm, first_line = split
         if not _ID_KEY_BYTES.search(fm) and not _legacy_encoded_record(fm):
+            _refuse_unreadable(fm, first_line)
             return None, result  # not vaultcrm's note: read past silently
         text = decode(fm, first_line)
         if not _ID_KEY.search(text):
+            _refuse_unreadable(fm, first_line)
             return None, result
         data = parse_yaml(text, first_line)
     except _Problem as problem:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .writer import TEMP_MARK  # in the dot-names of vaultcrm's own temp files
+
 SKIP_DIRS = frozenset({".trash", ".obsidian", ".vaultcrm", ".git", "node_modules"})
 
 
@@ -15,9 +17,6 @@ def is_ignored(relpath: str) -> bool:
     if any(p.startswith(".") or p in SKIP_DIRS for p in parts):
         return True
     return not name.endswith(".md") or name.endswith((".tmp", "~")) or name.startswith("~")
-
-
-TEMP_MARK = ".vaultcrm-"  # in the dot-names of vaultcrm's own temp files (vault/writer.py)
 
 
 def scan(root: Path, temp_files: list[str] | None = None) -> dict[str, tuple[int, int]]:

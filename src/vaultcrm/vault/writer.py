@@ -9,17 +9,25 @@ Why each rule exists:
 - A create never overwrites: the temp file is hard-linked to the final name, which fails if the name
   exists (and never follows a symlink). Where hard links are not supported we fall back to `O_EXCL`.
 - Unchanged content is not rewritten: Obsidian and sync clients react to every write.
+- A temp file holds a whole record (and a customer's name in its own name), so one left by a killed
+  writer is swept by the next command, at once, not after an hour. Its name carries the writer's PID
+  and host, and the writer holds an flock on it from creation until the rename: a temp file is only
+  removed when no one holds its lock and its writer, on this host, is gone (or it is an hour old).
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import os
 import re
 import secrets
+import socket
 import stat as stat_mod
+import time
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +42,7 @@ __all__ = [
     "sanitize_filename",
     "stamp",
     "stamp_bytes",
+    "sweep_temp_files",
     "write_atomic",
 ]
 
@@ -96,11 +105,77 @@ def _same_content(current: FileStamp | None, expect: FileStamp) -> bool:
     return current is not None and current.size == expect.size and current.digest == expect.digest
 
 
+TEMP_MARK = ".vaultcrm-"  # in the dot-names of our temp files: `.{note}.vaultcrm-{pid}-{host}-{random}.tmp`
+STALE_TEMP_SECONDS = 3600  # a temp file whose writer cannot be told dead (another host) is swept after this
+_HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+_TEMP = re.compile(r"\.vaultcrm-(?:(\d+)-([0-9a-f]{6})-)?[0-9a-f]{8}\.tmp$")
+
+
 def _temp_name(name: str) -> str:
-    suffix = f".vaultcrm-{secrets.token_hex(4)}.tmp"
+    suffix = f"{TEMP_MARK}{os.getpid()}-{_HOST}-{secrets.token_hex(4)}.tmp"
     budget = _NAME_MAX - 1 - len(suffix.encode())
     stem = name.encode("utf-8")[:budget].decode("utf-8", "ignore")
     return f".{stem}{suffix}"
+
+
+def is_temp_file(name: str) -> bool:
+    return name.startswith(".") and _TEMP.search(name) is not None
+
+
+def _try_lock(fd: int, blocking: bool) -> bool:
+    """flock the temp file; True also where the file system has no flock (the PID check then decides)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        pass
+    return True
+
+
+def _writer_gone(name: str) -> bool:
+    """True when the temp file's writer ran on this host and that process no longer exists."""
+    match = _TEMP.search(name)
+    if match is None or match[1] is None or match[2] != _HOST:
+        return False  # an older name without a PID, or another machine's: only age tells
+    pid = int(match[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: alive, another user's
+        return False
+    return False
+
+
+def sweep_temp_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Remove vaultcrm's temp files whose writer is gone (killed mid-write); the ones removed.
+
+    A temp file is kept while a writer holds its lock, or while its writer's process exists (a PID
+    reused since is the one doubt, settled by the hour); other dot-files are never touched.
+    """
+    removed: list[Path] = []
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for path in map(Path, paths):
+        if not is_temp_file(path.name):
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        try:
+            if not _try_lock(fd, blocking=False):
+                continue  # a live writer is between its write and its rename
+            if _writer_gone(path.name) or os.fstat(fd).st_mtime < cutoff:
+                os.unlink(path)
+                removed.append(path)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -125,7 +200,7 @@ def _unlink_quiet(path: Path) -> None:
 
 
 def _write_fd(fd: int, data: bytes, mode: int | None) -> None:
-    with os.fdopen(fd, "wb") as fh:
+    with os.fdopen(fd, "wb", closefd=False) as fh:
         if mode is not None:
             os.fchmod(fh.fileno(), mode)
         fh.write(data)
@@ -133,8 +208,11 @@ def _write_fd(fd: int, data: bytes, mode: int | None) -> None:
         os.fsync(fh.fileno())
 
 
-def _write_temp(folder: Path, name: str, data: bytes, mode: int | None) -> Path:
-    """A fully written, fsynced dot-file beside the target. Removed again if anything fails."""
+def _write_temp(folder: Path, name: str, data: bytes, mode: int | None) -> tuple[Path, int]:
+    """A fully written, fsynced dot-file beside the target, and its open, locked descriptor.
+
+    The caller closes the descriptor (dropping the lock) only after the rename. Removed if anything fails.
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
         tmp = folder / _temp_name(name)
@@ -146,11 +224,13 @@ def _write_temp(folder: Path, name: str, data: bytes, mode: int | None) -> Path:
     else:  # pragma: no cover - 100 collisions of 32 random bits
         raise FileExistsError(f"cannot create a temp file in {folder}")
     try:
+        _try_lock(fd, blocking=True)  # a sweeper may hold it for a moment while it looks
         _write_fd(fd, data, mode)
     except BaseException:
         _unlink_quiet(tmp)
+        os.close(fd)
         raise
-    return tmp
+    return tmp, fd
 
 
 def write_atomic(path: str | os.PathLike, data: bytes, *, expect: FileStamp | None = None,
@@ -177,7 +257,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, expect: FileStamp | No
     if old == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temp(path.parent, path.name, data, mode)
+    tmp, fd = _write_temp(path.parent, path.name, data, mode)
     try:
         if expect is not None and not _same_content(_current(path)[1], expect):
             raise ConcurrentEditError(f"{path} changed since it was read")
@@ -185,6 +265,8 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, expect: FileStamp | No
     except BaseException:
         _unlink_quiet(tmp)
         raise
+    finally:
+        os.close(fd)
     _fsync_dir(path.parent)
     return True
 
@@ -201,6 +283,8 @@ def _create_excl_direct(path: Path, data: bytes) -> None:
     except BaseException:
         _unlink_quiet(path)
         raise
+    finally:
+        os.close(fd)
 
 
 def create_exclusive(path: str | os.PathLike, data: bytes) -> None:
@@ -209,7 +293,7 @@ def create_exclusive(path: str | os.PathLike, data: bytes) -> None:
     if os.path.lexists(path):
         raise FileExistsConflict(f"{path} already exists")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temp(path.parent, path.name, data, None)
+    tmp, fd = _write_temp(path.parent, path.name, data, None)
     try:
         try:
             os.link(tmp, path, follow_symlinks=False)
@@ -221,6 +305,7 @@ def create_exclusive(path: str | os.PathLike, data: bytes) -> None:
             _create_excl_direct(path, data)
     finally:
         _unlink_quiet(tmp)
+        os.close(fd)
     _fsync_dir(path.parent)
 
 
