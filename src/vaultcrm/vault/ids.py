@@ -55,11 +55,15 @@ def _scan_folder_ids(folder: Path, prefix: str) -> Iterable[str]:
 
 
 def create_with_new_id(root: Path, kind: str, year: int | None, known_ids: Iterable[str], folder: str,
-                       build: Callable[[str], tuple[str, bytes]]) -> tuple[str, str]:
+                       build: Callable[[str], tuple[str, bytes]],
+                       create: Callable[[Path, bytes], None] | None = None) -> tuple[str, str]:
     """Allocate the next ID and create the note `build(id)` returns as (relative path, bytes).
 
-    `folder` is where new notes of this kind go; its file names are consulted as well.
+    `folder` is where new notes of this kind go; its file names are consulted as well. `create`
+    replaces `create_exclusive` (raising FileExistsConflict alike), e.g. to stage the note in an
+    operation's journal: the counter is advanced all the same, so the ID stays reserved.
     """
+    create = create or create_exclusive
     prefix = PREFIXES[kind].format(year=year)
     with FileLock(root, "ids", timeout=30):
         counters = _read_counters(root)
@@ -71,7 +75,7 @@ def create_with_new_id(root: Path, kind: str, year: int | None, known_ids: Itera
             relpath, data = build(record_id)
             target = root / relpath
             try:
-                create_exclusive(target, data)
+                create(target, data)
             except FileExistsConflict:
                 continue
             counters[prefix] = number
