@@ -146,10 +146,9 @@ def book(root: Path, req: BookingRequest, *, load: Loader = load_vault) -> Booke
         settings = vault.settings
         now = req.now or settings.now()
         key = request_key(req)
-        again = _finished_before(vault, key)
-        if again is not None:  # its own appointment now takes the slot: plan past that clash
-            plan = plan_booking(vault.index, settings, dataclasses.replace(req, force=True), now)
-            return Booked(again[0], again[1], plan, vault.diagnostics)
+        again = _finished_before(vault, key, now)
+        if again is not None:
+            return Booked(again.appointment, again.customer, again, vault.diagnostics)
         plan = plan_booking(vault.index, settings, req, now)
         with transaction(vault.root, "book", lock=BOOKING, key=key) as journal:
             customer = plan.customer
@@ -160,7 +159,7 @@ def book(root: Path, req: BookingRequest, *, load: Loader = load_vault) -> Booke
             appointment = store.create_record(vault.root, settings,
                                               plan.appointment.model_copy(update={"info": info}),
                                               vault.index.appointments.keys(), year=now.year)
-            journal.result = {"appointment": appointment.id, "customer": customer.id}
+            journal.result = {"appointment": appointment.id, "customer": customer.id, "new": plan.is_new_customer}
     return Booked(appointment, customer, plan, vault.diagnostics)
 
 
@@ -171,14 +170,20 @@ def request_key(req: BookingRequest) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-def _finished_before(vault: Vault, key: str) -> tuple[Appointment, Customer] | None:
-    """This very request's appointment and customer, when loading the vault finished its interrupted run."""
+def _finished_before(vault: Vault, key: str, now: dt.datetime) -> BookingPlan | None:
+    """This very request as booked, when loading the vault has just finished its interrupted run
+    (planning it again would clash with its own appointment)."""
     for done in vault.recovered:
-        if done.op == "book" and done.key == key and not done.problems:
-            appointment = vault.index.appointments.get(done.result.get("appointment") or "")
-            customer = vault.index.customers.get(done.result.get("customer") or "")
-            if appointment is not None and customer is not None:
-                return appointment, customer
+        if done.op != "book" or done.key != key or done.problems:
+            continue
+        appointment = vault.index.appointments.get(done.result.get("appointment") or "")
+        customer = vault.index.customers.get(done.result.get("customer") or "")
+        if appointment is None or customer is None:
+            return None
+        new = bool(done.result.get("new"))
+        briefing = brief(None if new else customer, None if new else vault.index.history(customer.id),
+                         appointment.service.service or "", vault.settings, now.date())
+        return BookingPlan(customer, new, appointment, briefing)
     return None
 
 

@@ -254,9 +254,15 @@ class Journal:
         self._at[relpath] = step
 
     def create(self, path: Path, data: bytes) -> None:
-        """For ID allocation: stage a new note, FileExistsConflict when the name is taken."""
+        """For ID allocation: stage a new note, FileExistsConflict when the name or its ID is taken."""
         relpath = Path(path).relative_to(self.root).as_posix()
-        if relpath in self._at or os.path.lexists(path):
+        folder, _, name = relpath.rpartition("/")
+        record_id = name.split(" ")[0].removesuffix(".md")
+        for other in self._at:
+            head, _, other_name = other.rpartition("/")
+            if head == folder and other_name.split(" ")[0].removesuffix(".md") == record_id:
+                raise FileExistsConflict(f"{path}: {record_id} is staged already")
+        if os.path.lexists(path):
             raise FileExistsConflict(f"{path} already exists")
         self.put(relpath, data, None)
 
@@ -360,13 +366,50 @@ def _log_problems(root: Path, op: str, problems: list[str]) -> None:
         pass
 
 
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process
+        return True
+    return True
+
+
 def _pending(root: Path) -> list[Path]:
+    """The journals to replay. A half-written one (a killed writer's temp file) is removed: its
+    operation never started, and it may hold what a `forget` was erasing."""
     try:
         names = os.listdir(journal_dir(root))
     except OSError:  # no journal folder: nothing was ever interrupted (the usual case)
         return []
+    for name in names:
+        writer = name.split("-")[1:2] if name.startswith(".") and name.endswith(".tmp") else []
+        if writer and writer[0].isdigit() and not process_alive(int(writer[0])):
+            try:
+                os.unlink(journal_dir(root) / name)
+            except OSError:
+                pass
     return [journal_dir(root) / n for n in sorted(names)
             if n.endswith(".json") and not n.startswith(".") and n not in _own]
+
+
+def sweep_cache_leftovers(root: Path) -> None:
+    """Remove the parse cache's temp files (`.notes-07.pickle.PID.tmp`) whose writer was killed: they
+    hold notes as they were, which after a `forget` must not outlive the erasure."""
+    folder = Path(root) / STATE_DIR / "cache"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        parts = name.split(".")
+        if name.startswith(".") and name.endswith(".tmp") and len(parts) > 2 and parts[-2].isdigit() \
+                and not process_alive(int(parts[-2])):
+            try:
+                os.unlink(folder / name)
+            except OSError:
+                pass
 
 
 def _replay(root: Path, path: Path) -> Recovered | None:
@@ -416,6 +459,8 @@ def recover(root: Path) -> list[Recovered]:
             continue
         if found is not None:
             done.append(found)
+    if done:
+        sweep_cache_leftovers(root)
     return done
 
 
@@ -425,4 +470,5 @@ def diagnostics(recovered: list[Recovered]) -> list[Diagnostic]:
             for r in recovered for line in r.problems]
 
 
-__all__ = ["JOURNAL_DIR", "Journal", "Recovered", "apply_step", "current", "diagnostics", "recover", "transaction"]
+__all__ = ["JOURNAL_DIR", "Journal", "Recovered", "apply_step", "current", "diagnostics", "process_alive", "recover",
+           "sweep_cache_leftovers", "transaction"]

@@ -60,9 +60,10 @@ def create_with_new_id(root: Path, kind: str, year: int | None, known_ids: Itera
     """Allocate the next ID and create the note `build(id)` returns as (relative path, bytes).
 
     `folder` is where new notes of this kind go; its file names are consulted as well. `create`
-    replaces `create_exclusive` (raising FileExistsConflict alike), e.g. to stage the note in an
-    operation's journal: the counter is advanced all the same, so the ID stays reserved.
+    replaces `create_exclusive` (raising FileExistsConflict alike) to stage the note in an operation's
+    journal: the counter is then left alone, so an operation that never gets written leaves no gap.
     """
+    staged = create is not None
     create = create or create_exclusive
     prefix = PREFIXES[kind].format(year=year)
     with FileLock(root, "ids", timeout=30):
@@ -78,6 +79,8 @@ def create_with_new_id(root: Path, kind: str, year: int | None, known_ids: Itera
                 create(target, data)
             except FileExistsConflict:
                 continue
+            if staged:
+                return record_id, relpath
             counters[prefix] = number
             _counter_file(root).parent.mkdir(parents=True, exist_ok=True)
             write_atomic(_counter_file(root), json.dumps(counters, ensure_ascii=False, indent=1).encode())
