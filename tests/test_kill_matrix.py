@@ -217,3 +217,43 @@ def test_every_kill_point_is_finished_by_the_next_command(name, tmp_path, cli):
             for rel, data in _all_bytes(root):
                 assert "张三".encode() not in data and b"13800138000" not in data, f"{where}: real name in {rel}"
     print(f"\n{name}: {len(killed)} kill points survived ({', '.join(f'{s}×{n}' for s, n in sorted(counts.items()))})")
+
+
+def test_a_killed_recovery_is_finished_by_the_next_command(tmp_path, cli):
+    """Replaying a journal is itself killed at every rename/unlink/link: the next command replays the
+    rest (every step is idempotent) and the vault ends exactly as an uninterrupted `forget` leaves it."""
+    reason = _strace_usable()
+    if reason:
+        pytest.skip(reason)
+    template = _template("forget", tmp_path, cli)
+    args = _args("forget", tmp_path)
+    reference = tmp_path / "reference"
+    shutil.copytree(template, reference)
+    assert _traced(reference, args, tmp_path / "reference.trace").returncode == 0
+    expected = _snapshot(reference)
+
+    # Kill forget at its first write after the journal is in place: every step is left to replay.
+    calls = re.findall(r"^(?:\d+\s+)?(\w+)\((.*)$", (tmp_path / "reference.trace").read_text("utf-8"), re.M)
+    after = next(i for i, (_, rest) in enumerate(calls) if "/journal/2" in rest.split(",")[-1]) + 1
+    syscall = calls[after][0]
+    k = sum(1 for s, _ in calls[:after + 1] if s == syscall)
+    interrupted = tmp_path / "interrupted"
+    shutil.copytree(template, interrupted)
+    assert _traced(interrupted, args, tmp_path / "interrupted.trace", f"{syscall}:when={k}").returncode == -9
+    assert list((interrupted / ".vaultcrm" / "journal").glob("*.json"))
+
+    replayed = tmp_path / "replayed"
+    shutil.copytree(interrupted, replayed)
+    assert _traced(replayed, ["check"], tmp_path / "check.trace").returncode == 0
+    assert _snapshot(replayed) == expected
+    counts = _counts(tmp_path / "check.trace")
+    points = [(s, n) for s, total in sorted(counts.items()) for n in range(1, total + 1)]
+    assert len(points) >= 3, counts
+    for s, n in points:
+        root = tmp_path / f"check-{s}-{n}"
+        shutil.copytree(interrupted, root)
+        assert _traced(root, ["check"], tmp_path / f"check-{s}-{n}.trace", f"{s}:when={n}").returncode == -9
+        assert cli(root, "check").exit_code == 0, f"check killed at {s} #{n}"
+        assert _snapshot(root) == expected, f"check killed at {s} #{n}: end state differs"
+        assert not list((root / ".vaultcrm" / "journal").glob("*.json"))
+    print(f"\nreplay (check) of an interrupted forget: {len(points)} kill points survived")
