@@ -229,3 +229,55 @@ def test_hand_written_srv_loads_alongside_logged_ones(vault, cli):
     result = cli(root, "log", "APP-2026-001", "--at", AT)
     assert result.exit_code == 0, result.output
     assert "已记录服务 SRV-2026-002" in result.stdout
+
+
+# -- interrupted runs (the SIGKILL matrix is tests/test_kill_matrix.py) ------------------------------
+DIE_AFTER_FIRST_NOTE = """
+import os, sys
+from vaultcrm.core import journal
+real, done = journal.apply_step, []
+def apply_then_die(root, step):
+    if done:
+        os._exit(9)  # killed right after the first note of the operation was written
+    done.append(step)
+    return real(root, step)
+journal.apply_step = apply_then_die
+from vaultcrm.cli import main
+sys.argv = ["vaultcrm", *sys.argv[1:]]
+main()
+"""
+
+
+def _die_midway(root: Path, *args: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env.pop("VAULTCRM_VAULT", None)
+    run = subprocess.run([sys.executable, "-c", DIE_AFTER_FIRST_NOTE, "--vault", str(root), *args], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 9, run.stdout + run.stderr
+
+
+def test_log_killed_midway_is_finished_and_the_rerun_reports_it(studio, cli):
+    _die_midway(studio, "log", "APP-2026-001", "--at", AT)
+    assert (studio / "服务记录/SRV-2026-001.md").exists()
+    assert "当前状态: 服务中" in (studio / "预约/APP-2026-001.md").read_text(encoding="utf-8")  # not yet
+    again = cli(studio, "log", "APP-2026-001", "--at", AT)
+    assert again.exit_code == 0, again.output
+    assert "已记录服务 SRV-2026-001" in again.stdout
+    assert "当前状态: 已完成" in (studio / "预约/APP-2026-001.md").read_text(encoding="utf-8")
+    assert sorted(p.name for p in (studio / "服务记录").iterdir()) == ["SRV-2026-001.md"]
+    assert cli(studio, "check").exit_code == 0
+
+
+def test_note_edited_after_the_kill_is_left_alone_and_named_by_check(studio, cli):
+    _die_midway(studio, "log", "APP-2026-001", "--at", AT)
+    app = studio / "预约/APP-2026-001.md"
+    edited = app.read_text(encoding="utf-8") + "\n客户改约到下周。\n"
+    app.write_text(edited, encoding="utf-8")  # saved in Obsidian before any vaultcrm command ran
+    check = cli(studio, "check")
+    assert app.read_text(encoding="utf-8") == edited
+    assert "预约/APP-2026-001.md" in check.output and "中断的操作（log）未能完成" in check.output
+    assert not list((studio / ".vaultcrm" / "journal").glob("*.json"))

@@ -9,7 +9,10 @@ is written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +20,9 @@ from pathlib import Path
 from ..core import store
 from ..core.config import Settings
 from ..core.index import VaultIndex
+from ..core.journal import transaction
 from ..core.loader import Vault, load_vault
-from ..core.locks import booking_lock
+from ..core.locks import BOOKING, booking_lock
 from ..core.operator import operator_name
 from ..customers.membership import discounted_price
 from ..customers.resolve import new_customer, resolve_customer
@@ -131,19 +135,56 @@ def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now
 
 
 def book(root: Path, req: BookingRequest, *, load: Loader = load_vault) -> Booked:
-    """Plan and create the appointment (and the profile of a new customer) under the booking lock."""
+    """Plan and create the appointment (and the profile of a new customer) under the booking lock.
+
+    Both notes are one journalled operation (core/journal.py): a refusal writes neither, and a kill
+    half way is finished by the next vaultcrm command. The same request run again right after such a
+    kill reports the appointment that was finished instead of booking it twice.
+    """
     with booking_lock(root):
         vault = load(root)
         settings = vault.settings
         now = req.now or settings.now()
+        key = request_key(req)
+        again = _finished_before(vault, key, now)
+        if again is not None:
+            return Booked(again.appointment, again.customer, again, vault.diagnostics)
         plan = plan_booking(vault.index, settings, req, now)
-        customer = plan.customer
-        if plan.is_new_customer:
-            customer = store.create_record(root, settings, customer, vault.index.customers.keys())
-        info = plan.appointment.info.model_copy(update={"customer_id": customer.id, "customer_link": customer.link})
-        appointment = store.create_record(root, settings, plan.appointment.model_copy(update={"info": info}),
-                                          vault.index.appointments.keys(), year=now.year)
+        with transaction(vault.root, "book", lock=BOOKING, key=key) as journal:
+            customer = plan.customer
+            if plan.is_new_customer:
+                customer = store.create_record(vault.root, settings, customer, vault.index.customers.keys())
+            info = plan.appointment.info.model_copy(update={"customer_id": customer.id,
+                                                            "customer_link": customer.link})
+            appointment = store.create_record(vault.root, settings,
+                                              plan.appointment.model_copy(update={"info": info}),
+                                              vault.index.appointments.keys(), year=now.year)
+            journal.result = {"appointment": appointment.id, "customer": customer.id, "new": plan.is_new_customer}
     return Booked(appointment, customer, plan, vault.diagnostics)
+
+
+def request_key(req: BookingRequest) -> str:
+    """What identifies one `book` request (not the moment it was made)."""
+    fields = {k: v for k, v in dataclasses.asdict(req).items() if k != "now"}
+    text = json.dumps(fields, default=str, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def _finished_before(vault: Vault, key: str, now: dt.datetime) -> BookingPlan | None:
+    """This very request as booked, when loading the vault has just finished its interrupted run
+    (planning it again would clash with its own appointment)."""
+    for done in vault.recovered:
+        if done.op != "book" or done.key != key or done.problems:
+            continue
+        appointment = vault.index.appointments.get(done.result.get("appointment") or "")
+        customer = vault.index.customers.get(done.result.get("customer") or "")
+        if appointment is None or customer is None:
+            return None
+        new = bool(done.result.get("new"))
+        briefing = brief(None if new else customer, None if new else vault.index.history(customer.id),
+                         appointment.service.service or "", vault.settings, now.date())
+        return BookingPlan(customer, new, appointment, briefing)
+    return None
 
 
 # -- status ---------------------------------------------------------------------------------------

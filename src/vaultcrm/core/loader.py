@@ -25,6 +25,7 @@ from ..vault.cache import SHARDS, Cache, fingerprint, shard_of
 from ..vault.reader import read_note
 from ..vault.scan import TEMP_MARK, scan
 from ..vault.writer import sweep_temp_files
+from . import journal
 from .config import STATE_DIR, Settings, load_settings
 from .index import VaultIndex
 
@@ -52,6 +53,7 @@ class Vault:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     stats: LoadStats = field(default_factory=LoadStats)
     files: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime_ns, size) as read
+    recovered: list[journal.Recovered] = field(default_factory=list)  # interrupted operations finished at load
 
     def loaded_stamp(self, record: Record) -> tuple[int, int] | None:
         return self.files.get(record.path)
@@ -179,6 +181,7 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
     """
     started = time.perf_counter()
     root = Path(root)
+    recovered = journal.recover(root)  # a killed multi-note operation is finished before anything is read
     if settings is None:
         settings, _ = load_settings(root)
     stats = LoadStats()
@@ -193,7 +196,7 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         if reused is not None:
             records, cached, diagnostics = reused
             index = VaultIndex(root, records, cached)
-            return _finish(Vault(root, settings, index, diagnostics, stats, files), started, progress)
+            return _finish(Vault(root, settings, index, diagnostics, stats, files), started, progress, recovered)
         scratch = None if use_cache else tempfile.TemporaryDirectory(prefix="vaultcrm-cache-")
         cache = Cache(root, fingerprint(settings.timezone), Path(scratch.name) if scratch else None)
         if use_cache:
@@ -242,10 +245,12 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         if gc_was_enabled:
             gc.freeze()  # what was loaded lives as long as the command: keep it out of later collections
             gc.enable()
-    return _finish(Vault(root, settings, index, diagnostics, stats, files), started, progress)
+    return _finish(Vault(root, settings, index, diagnostics, stats, files), started, progress, recovered)
 
 
-def _finish(vault: Vault, started: float, progress: Progress | None) -> Vault:
+def _finish(vault: Vault, started: float, progress: Progress | None, recovered: list[journal.Recovered]) -> Vault:
+    vault.recovered = recovered
+    vault.diagnostics.extend(journal.diagnostics(recovered))
     vault.diagnostics.sort(key=lambda d: (d.path, d.line, d.message))
     vault.stats.seconds = time.perf_counter() - started
     if progress:

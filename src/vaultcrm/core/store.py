@@ -24,6 +24,7 @@ from ..vault.writer import (
     sanitize_filename,
     write_atomic,
 )
+from . import journal
 from .config import Settings
 from .render import render
 
@@ -81,7 +82,9 @@ def create_record(root: Path, settings: Settings, record: Record, known_ids, *, 
         _verify_render(record, relpath, text)
         return relpath, text.encode("utf-8")
 
-    ids.create_with_new_id(root, record.kind, year, known_ids, folder, build)
+    staging = journal.current()
+    ids.create_with_new_id(root, record.kind, year, known_ids, folder, build,
+                           create=staging.create if staging is not None else None)
     return record
 
 
@@ -100,14 +103,22 @@ def update_record(root: Path, record: Record, changes: dict[tuple, object], *,
 
     `loaded` is (mtime_ns, size) as the vault was read; a note saved since then is not overwritten.
     `body`, when given, rewrites the Markdown below the frontmatter (e.g. to scrub a name from it).
+    Inside a `journal.transaction` the new text is staged (on top of what the operation staged
+    before), to be written with the operation's other notes.
     """
     path = vault_path(root, record.path)
-    try:
-        raw, stamp = read_stamped(path)
-    except FileNotFoundError:
-        raise VaultCRMError(f"{record.path} 已不存在（被移动或删除？），请重试") from None
-    if loaded is not None and (stamp.mtime_ns, stamp.size) != loaded:
-        raise ConcurrentChangeError(f"{record.path} 在读取后被修改（可能正在 Obsidian 中编辑），未写入；请重试")
+    staging = journal.current()
+    if staging is not None and staging.staged(record.path):
+        raw, stamp = staging.read(record.path), None
+        if raw is None:
+            raise VaultCRMError(f"{record.path} 已不存在（被移动或删除？），请重试")
+    else:
+        try:
+            raw, stamp = read_stamped(path)
+        except FileNotFoundError:
+            raise VaultCRMError(f"{record.path} 已不存在（被移动或删除？），请重试") from None
+        if loaded is not None and (stamp.mtime_ns, stamp.size) != loaded:
+            raise ConcurrentChangeError(f"{record.path} 在读取后被修改（可能正在 Obsidian 中编辑），未写入；请重试")
     try:
         text = raw.decode("utf-8")
         new_text = edit_frontmatter(text, changes, append=append or {})
@@ -117,6 +128,12 @@ def update_record(root: Path, record: Record, changes: dict[tuple, object], *,
         raise VaultCRMError(f"{record.path}: 文件不是 UTF-8 编码，无法修改") from None
     except (EditError, ValueError) as exc:  # ValueError: YAML that cannot be built, e.g. 2026-02-30
         raise VaultCRMError(f"{record.path}: 无法安全地修改该笔记（{exc}），未写入") from None
+    if staging is not None:
+        data = new_text.encode("utf-8")
+        if data == raw:
+            return False
+        staging.put(record.path, data, stamp)
+        return True
     try:
         return write_atomic(path, new_text.encode("utf-8"), expect=stamp, within=root)
     except ConcurrentEditError:
@@ -142,6 +159,15 @@ def rename_record(root: Path, record: Record, relpath: str) -> Record:
     source, target = vault_path(root, record.path), vault_path(root, relpath)
     if source == target:
         return record
+    staging = journal.current()
+    if staging is not None:
+        try:
+            staging.move(record.path, relpath)
+        except FileExistsError:
+            raise VaultCRMError(f"无法把 {record.path} 改名为 {relpath}：该文件已存在") from None
+        except FileNotFoundError:
+            raise VaultCRMError(f"{record.path} 已不存在（被移动或删除？），请重试") from None
+        return record.model_copy(update={"path": relpath})
     try:
         os.link(source, target, follow_symlinks=False)
     except FileExistsError:

@@ -19,17 +19,16 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..core.config import Settings
 from ..core.index import VaultIndex
-from ..core.loader import Vault
+from ..core.journal import transaction
+from ..core.loader import Vault, load_vault
+from ..core.locks import BOOKING, booking_lock
 from ..core.store import create_record, update_record
 from ..errors import VaultCRMError
 from ..models import Customer
 from ..values import Channel, Strength, parse_date
-from ..vault.edit import split_note
-from ..vault.writer import read_stamped, write_atomic
 from .profiles import parse_gender
 from .resolve import NEW_CUSTOMER_TIER, new_customer
 from .spreadsheet import Sheet
@@ -264,6 +263,7 @@ class ImportPlan:
     targets: list[Target]
     ignored_columns: list[str]
     notes: list[str]
+    sheet: Sheet | None = None  # to decide again, under the lock, on the vault as it is then
 
     def count(self, action: str) -> int:
         return sum(1 for v in self.verdicts if v.action == action)
@@ -350,7 +350,7 @@ def plan_import(sheet: Sheet, index: VaultIndex, settings: Settings,
         else:
             verdicts.append(Verdict(row, UNCHANGED, data.name, data.phone, f"与 {into} 一致，无新信息",
                                     data.warnings))
-    return ImportPlan(verdicts, list(targets.values()), ignored, sheet.notes)
+    return ImportPlan(verdicts, list(targets.values()), ignored, sheet.notes, sheet)
 
 
 def plan_vault_import(sheet: Sheet, vault: Vault) -> ImportPlan:
@@ -384,29 +384,34 @@ def _profile(target: Target) -> Customer:
     })
 
 
-def add_notes(path: Path, notes: list[str]) -> None:
-    """Put the sheet's 备注 into the profile's body, under its `## 备注` heading (or a new one)."""
-    raw, stamp = read_stamped(path)
-    text = raw.decode("utf-8")
-    nl = "\r\n" if "\r\n" in text else "\n"
-    lines = [n for n in notes if n not in text]
+def with_notes(markdown: str, notes: list[str]) -> str:
+    """The note's body with the sheet's 备注 under its `## 备注` heading (or a new one at the end)."""
+    nl = "\r\n" if "\r\n" in markdown else "\n"
+    lines = [n for n in notes if n not in markdown]
     if not lines:
-        return
+        return markdown
     block = "".join(f"{line}{nl}" for line in lines)
-    opening, frontmatter, _ = split_note(text)
-    body = len(opening) + len(frontmatter)  # a `## 备注` comment in the frontmatter is not the heading
-    m = re.compile(r"^## 备注[ \t]*\r?$", re.M).search(text, body)
+    m = re.compile(r"^## 备注[ \t]*\r?$", re.M).search(markdown)
     if m is None:
-        new = text + ("" if text.endswith(nl) else nl) + f"{nl}## 备注{nl}{nl}{block}"
-    else:
-        nxt = re.compile(r"^#{1,2} ", re.M).search(text, m.end())
-        end = nxt.start() if nxt else len(text)
-        section = text[m.end():end].rstrip("\r\n")
-        new = text[:m.end()] + section + nl + nl + block + (nl + text[end:] if nxt else "")
-    write_atomic(path, new.encode("utf-8"), expect=stamp)
+        return markdown + ("" if markdown.endswith(nl) or not markdown else nl) + f"{nl}## 备注{nl}{nl}{block}"
+    nxt = re.compile(r"^#{1,2} ", re.M).search(markdown, m.end())
+    end = nxt.start() if nxt else len(markdown)
+    section = markdown[m.end():end].rstrip("\r\n")
+    return markdown[:m.end()] + section + nl + nl + block + (nl + markdown[end:] if nxt else "")
 
 
 def apply_import(vault: Vault, plan: ImportPlan) -> Imported:
+    """Write the plan's profiles. With the plan's sheet, the vault is read again under the booking lock
+    and the sheet decided again on it, so rows another writer has just added merge instead of doubling."""
+    with booking_lock(vault.root):
+        if plan.sheet is not None:
+            vault = load_vault(vault.root)
+            plan = plan_vault_import(plan.sheet, vault)
+        with transaction(vault.root, "import", lock=BOOKING):
+            return _write(vault, plan)
+
+
+def _write(vault: Vault, plan: ImportPlan) -> Imported:
     done = Imported()
     known = set(vault.index.customers)
     for target in plan.targets:
@@ -422,9 +427,9 @@ def apply_import(vault: Vault, plan: ImportPlan) -> Imported:
             if changes or target.notes:
                 done.merged.append(customer)
         if target.notes:
-            add_notes(vault.root / customer.path, target.notes)
+            update_record(vault.root, customer, {}, body=lambda markdown, t=target: with_notes(markdown, t.notes))
     return done
 
 
-__all__ = ["COLUMNS", "CREATE", "ImportPlan", "Imported", "MERGE", "REJECT", "UNCHANGED", "Verdict", "apply_import", "find_header",
-           "map_columns", "normalize_date", "normalize_phone", "plan_import", "plan_vault_import", "read_row"]
+__all__ = ["COLUMNS", "CREATE", "ImportPlan", "Imported", "MERGE", "REJECT", "UNCHANGED", "Verdict", "apply_import",
+           "find_header", "map_columns", "normalize_date", "normalize_phone", "plan_import", "plan_vault_import", "read_row"]

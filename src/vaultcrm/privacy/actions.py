@@ -2,6 +2,9 @@
 
 Each note is rewritten only if it is still what the vault load saw; what could not be written is
 reported (the same command run again finishes it), and every customer handled gets an audit line.
+The renames, rewrites and audit lines of one command are one journalled operation (core/journal.py),
+under the booking lock: killed half way, the next vaultcrm command finishes it, so the real name is
+never left on disk beside the pseudonym.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import store
+from ..core.journal import sweep_cache_leftovers, transaction
 from ..core.loader import Vault
+from ..core.locks import BOOKING, booking_lock
 from ..errors import VaultCRMError
 from ..models import Customer, Record
 from ..vault.scan import scan
-from .audit import append_audit
+from .audit import AUDIT_LOG, audit_line
 from .rules import ForgetPlan, PurgePlan, pseudonym
 
 
@@ -96,20 +101,24 @@ class Erased:
 
 
 def forget_customer(vault: Vault, plan: ForgetPlan, *, operator: str, now: dt.datetime) -> Erased:
-    result = Scrubber(vault.root, vault.loaded_stamp).apply(plan)
-    append_audit(vault.root, action="forget", customer=plan.customer.id, at=now, operator=operator,
-                 files=result.changed)
+    with booking_lock(vault.root), transaction(vault.root, "forget", lock=BOOKING) as journal:
+        result = Scrubber(vault.root, vault.loaded_stamp).apply(plan)
+        journal.append(AUDIT_LOG, audit_line(action="forget", customer=plan.customer.id, at=now, operator=operator,
+                                             files=result.changed))
+    sweep_cache_leftovers(vault.root)
     return Erased(1, result.changed, result.skipped, mentions(vault.root, identifying(plan.customer)))
 
 
 def purge_customers(vault: Vault, plan: PurgePlan, *, operator: str, now: dt.datetime) -> Erased:
     scrubber = Scrubber(vault.root, vault.loaded_stamp)
     changed, skipped = [], []
-    for forget_plan, _ in plan.plans:
-        result = scrubber.apply(forget_plan)
-        append_audit(vault.root, action="purge", customer=forget_plan.customer.id, at=now, operator=operator,
-                     files=result.changed)
-        changed += result.changed
-        skipped += result.skipped
+    with booking_lock(vault.root), transaction(vault.root, "purge", lock=BOOKING) as journal:
+        for forget_plan, _ in plan.plans:
+            result = scrubber.apply(forget_plan)
+            journal.append(AUDIT_LOG, audit_line(action="purge", customer=forget_plan.customer.id, at=now,
+                                                 operator=operator, files=result.changed))
+            changed += result.changed
+            skipped += result.skipped
+    sweep_cache_leftovers(vault.root)
     needles = [x for p, _ in plan.plans for x in identifying(p.customer)]
     return Erased(len(plan.plans), changed, skipped, mentions(vault.root, needles))

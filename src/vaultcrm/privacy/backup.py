@@ -26,21 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..core.config import CONFIG_NAME, STATE_DIR
+from ..core.journal import transaction
 from ..core.loader import load_vault
+from ..core.locks import holding
 from ..core.store import vault_path
 from ..errors import VaultCRMError
 from ..vault.lock import FileLock, LockTimeout
 from ..vault.reader import parse_note
 from ..vault.scan import scan
-from ..vault.writer import (
-    ConcurrentEditError,
-    FileExistsConflict,
-    FileStamp,
-    UnsafePathError,
-    create_exclusive,
-    read_stamped,
-    write_atomic,
-)
+from ..vault.writer import FileStamp, read_stamped
 from .rules import is_forgotten, pseudonym
 
 BACKUP_DIR = f"{STATE_DIR}/backups"
@@ -323,49 +317,59 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 
 def apply_restore(root: Path, plan: RestorePlan, now: dt.datetime) -> RestoreResult:
-    """Back up the vault as it is, then write the planned files, each atomically.
+    """Back up the vault as it is, then write the planned files as one journalled operation.
 
     A file that changed since the preview (saved in Obsidian meanwhile) is skipped, not overwritten.
+    The files are written together (core/journal.py): killed half way, the next vaultcrm command
+    finishes the restore, so the vault never holds half of the archive (and a renamed profile is
+    never left under two names).
     """
     if not plan.changes:
         return RestoreResult(None)
     try:
-        with _lock(root), _open(plan.archive) as zf:
+        with holding(root, "backup", timeout=LOCK_TIMEOUT), _open(plan.archive) as zf:
             safety, _ = _write_archive(root, now, safety=True)
             result = RestoreResult(safety)
             wanted = set(plan.added) | set(plan.overwritten)
-            for info in _members(root, zf):
-                name = info.filename
-                if name not in wanted:
-                    continue
-                data = _read_member(zf, info)
-                target = vault_path(root, name)
-                try:
-                    if name in plan.stamps:
-                        write_atomic(target, data, expect=plan.stamps[name], within=root)
-                    else:
-                        create_exclusive(target, data)
-                except (ConcurrentEditError, FileExistsConflict, UnsafePathError):
-                    result.skipped.append(name)
-                    continue
-                result.written.append(name)
-                if name in plan.replaced:
-                    _remove_replaced(root, plan.replaced[name], plan, result)
+            with transaction(root, "restore", lock="backup") as journal:
+                for info in _members(root, zf):
+                    name = info.filename
+                    if name not in wanted:
+                        continue
+                    data = _read_member(zf, info)
+                    expected = plan.stamps.get(name)
+                    if not _still(root, name, expected):
+                        result.skipped.append(name)
+                        continue
+                    journal.put(name, data, expected)
+                    result.written.append(name)
+                    if name in plan.replaced:
+                        _remove_replaced(root, plan.replaced[name], plan, result, journal)
             return result
     except LockTimeout as exc:
         raise VaultCRMError(str(exc)) from None
 
 
-def _remove_replaced(root: Path, relpath: str, plan: RestorePlan, result: RestoreResult) -> None:
-    """Remove the note the restored one replaces, unless it changed since the preview."""
+def _still(root: Path, relpath: str, expected: FileStamp | None) -> bool:
+    """Whether the file still is what the preview saw (absent when `expected` is None)."""
     try:
-        _, current = read_stamped(vault_path(root, relpath))
-        if (current.size, current.digest) != (plan.stamps[relpath].size, plan.stamps[relpath].digest):
-            raise ConcurrentEditError(relpath)
-        os.unlink(root / relpath)
-    except (OSError, ConcurrentEditError):
+        path = vault_path(root, relpath)
+        if path.is_symlink():
+            return False
+        _, current = read_stamped(path)
+    except FileNotFoundError:
+        return expected is None
+    except (OSError, VaultCRMError):
+        return False
+    return expected is not None and (current.size, current.digest) == (expected.size, expected.digest)
+
+
+def _remove_replaced(root: Path, relpath: str, plan: RestorePlan, result: RestoreResult, journal) -> None:
+    """Remove the note the restored one replaces, unless it changed since the preview."""
+    if not _still(root, relpath, plan.stamps[relpath]):
         result.skipped.append(relpath)
         return
+    journal.delete(relpath, plan.stamps[relpath])
     result.removed.append(relpath)
 
 

@@ -5,13 +5,17 @@ the SRV note is written in the template's shape (pre-filled from the appointment
 room become 服务费用 and 服务地点), the appointment is completed with a 状态更新 line, the follow-ups
 the rules now ask for are planned, and the dashboard's 服务日志 is brought up to date.
 
-The SRV is written first: it holds what staff typed, and must not be lost to a problem elsewhere.
+All of it is one journalled operation (core/journal.py): written together, and finished by the next
+vaultcrm command if the process is killed half way. A problem with the appointment writes nothing;
+the package and the dashboard only warn.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,9 +25,11 @@ from ..booking.actions import find_appointment
 from ..booking.lifecycle import transition_entry
 from ..booking.slots import check_names
 from ..core.index import VaultIndex
+from ..core.journal import Journal, transaction
 from ..core.loader import Vault, load_vault
-from ..core.locks import booking_lock
+from ..core.locks import BOOKING, booking_lock
 from ..core.operator import operator_name
+from ..core.render import render
 from ..core.store import create_record, update_record
 from ..customers.profiles import charge_package
 from ..customers.resolve import new_customer, resolve_customer
@@ -33,7 +39,9 @@ from ..followups.actions import create_followups
 from ..followups.rules import is_problem, plan_followups
 from ..models import ACTIVE_STATUSES, Appointment, Customer, FollowUp, ServiceRecord
 from ..values import AppointmentStatus, Channel, Satisfaction
-from .log_table import update_service_log
+from ..vault.blocks import replace_block
+from ..vault.writer import UnsafePathError, safe_path
+from .log_table import BLOCK, render_service_log
 
 
 @dataclass
@@ -187,16 +195,48 @@ def log_service(root: Path, req: ServiceRequest, *, now: dt.datetime | None = No
     """Write the SRV, complete the appointment, plan follow-ups, refresh the 服务日志.
 
     Runs under the booking lock, as `book` does: a walk-in's new profile and the follow-ups planned
-    here cannot be made twice by two desks (or a `follow plan`) at the same moment.
+    here cannot be made twice by two desks (or a `follow plan`) at the same moment. The same request
+    run again right after an interrupted run (which loading the vault has just finished) reports what
+    that run wrote instead of writing it twice.
     """
     with booking_lock(root):
         vault = load(root)
-        result = _log(vault, req, now or vault.settings.now())
+        key = request_key(req)
+        result = _finished_before(vault, key)
+        if result is None:
+            with transaction(vault.root, "log", lock=BOOKING, key=key) as journal:
+                result = _log(vault, req, now or vault.settings.now(), journal)
+                journal.result = {"service": result.service.id, "appointment": result.appointment.id
+                                  if result.appointment else None,
+                                  "customer": result.new_customer.id if result.new_customer else None,
+                                  "followups": [f.id for f in result.followups]}
     result.diagnostics = vault.diagnostics
     return result
 
 
-def _log(vault: Vault, req: ServiceRequest, now: dt.datetime) -> LogResult:
+def request_key(req: ServiceRequest) -> str:
+    """What identifies one `log` request (not the moment it was made)."""
+    text = json.dumps(dataclasses.asdict(req), default=str, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def _finished_before(vault: Vault, key: str) -> LogResult | None:
+    """The result of this very request, when it was interrupted and loading the vault finished it."""
+    index = vault.index
+    for done in vault.recovered:
+        if done.op != "log" or done.key != key or done.problems:
+            continue
+        service = index.services.get(done.result.get("service") or "")
+        if service is None:
+            return None
+        return LogResult(service, index.appointments.get(done.result.get("appointment") or ""),
+                         new_customer=index.customers.get(done.result.get("customer") or ""),
+                         followups=[f for f in (index.followups.get(i) for i in done.result.get("followups", ()))
+                                    if f is not None])
+    return None
+
+
+def _log(vault: Vault, req: ServiceRequest, now: dt.datetime, journal: Journal) -> LogResult:
     settings, index = vault.settings, vault.index
     check_names(req.service, req.technician, req.room, settings)
     by = operator_name(req.by, settings)
@@ -218,12 +258,8 @@ def _log(vault: Vault, req: ServiceRequest, now: dt.datetime) -> LogResult:
     if app is not None and app.status is not AppointmentStatus.COMPLETED:
         old, new = app.status, AppointmentStatus.COMPLETED
         line = transition_entry(now, old, new, by, forced=old not in ACTIVE_STATUSES)
-        try:
-            update_record(vault.root, app, {("预约状态", "当前状态"): new.value},
-                          append={("预约状态", "状态更新"): [line]}, loaded=vault.loaded_stamp(app))
-        except VaultCRMError as exc:
-            raise VaultCRMError(f"服务记录 {service.id} 已写入（{service.path}），但预约状态未更新：{exc.message}",
-                                details=[f"请运行 vaultcrm status {app.id} 已完成 --force"]) from None
+        update_record(vault.root, app, {("预约状态", "当前状态"): new.value},
+                      append={("预约状态", "状态更新"): [line]}, loaded=vault.loaded_stamp(app))
         result.status_change = (old, new)
     if payer is not None:
         try:
@@ -241,10 +277,32 @@ def _log(vault: Vault, req: ServiceRequest, now: dt.datetime) -> LogResult:
                                  fresh=[service.id])
         result.followups = create_followups(vault, planned, now.year)
     try:
-        result.dashboard_updated = update_service_log(vault, now.date(), written=[service])
+        result.dashboard_updated = _stage_service_log(vault, now.date(), service, journal)
     except VaultCRMError as exc:
         result.warnings.append(f"服务日志未更新：{exc.message}")
     return result
+
+
+def _stage_service_log(vault: Vault, today: dt.date, service: ServiceRecord, journal: Journal) -> bool:
+    """The dashboard's 服务日志 with the new service, staged with the rest (log_table's update, journalled)."""
+    relpath = vault.settings.folders.dashboard
+    try:
+        safe_path(vault.root, relpath)
+    except UnsafePathError as exc:
+        raise VaultCRMError(f"总览笔记的路径不可用：{relpath}（{exc}）") from None
+    current = journal.read(relpath)
+    if current is None:
+        text = render("dashboard.md.j2", vault.root / vault.settings.folders.templates, today=today.isoformat())
+    else:
+        try:
+            text = current.decode("utf-8")
+        except UnicodeDecodeError:
+            raise VaultCRMError(f"{relpath} 不是 UTF-8 编码，服务日志未更新") from None
+    data = replace_block(text, BLOCK, render_service_log(vault, today, [service])).encode("utf-8")
+    if data == current:
+        return False
+    journal.put(relpath, data, current)
+    return True
 
 
 __all__ = ["LogResult", "ServiceNotes", "ServiceRequest", "from_appointment", "log_service", "time_range",

@@ -55,11 +55,16 @@ def _scan_folder_ids(folder: Path, prefix: str) -> Iterable[str]:
 
 
 def create_with_new_id(root: Path, kind: str, year: int | None, known_ids: Iterable[str], folder: str,
-                       build: Callable[[str], tuple[str, bytes]]) -> tuple[str, str]:
+                       build: Callable[[str], tuple[str, bytes]],
+                       create: Callable[[Path, bytes], None] | None = None) -> tuple[str, str]:
     """Allocate the next ID and create the note `build(id)` returns as (relative path, bytes).
 
-    `folder` is where new notes of this kind go; its file names are consulted as well.
+    `folder` is where new notes of this kind go; its file names are consulted as well. `create`
+    replaces `create_exclusive` (raising FileExistsConflict alike) to stage the note in an operation's
+    journal: the counter is then left alone, so an operation that never gets written leaves no gap.
     """
+    staged = create is not None
+    create = create or create_exclusive
     prefix = PREFIXES[kind].format(year=year)
     with FileLock(root, "ids", timeout=30):
         counters = _read_counters(root)
@@ -71,9 +76,11 @@ def create_with_new_id(root: Path, kind: str, year: int | None, known_ids: Itera
             relpath, data = build(record_id)
             target = root / relpath
             try:
-                create_exclusive(target, data)
+                create(target, data)
             except FileExistsConflict:
                 continue
+            if staged:
+                return record_id, relpath
             counters[prefix] = number
             _counter_file(root).parent.mkdir(parents=True, exist_ok=True)
             write_atomic(_counter_file(root), json.dumps(counters, ensure_ascii=False, indent=1).encode())
