@@ -20,6 +20,7 @@ from .base import app, console, vault_root
 from .stats import parse_at
 
 SHOWN = 15  # file names listed per group in a preview
+SAFETY_LABEL = "恢复前安全备份"
 
 backup_app = typer.Typer(help="备份库中的笔记与 vaultcrm.yaml（.vaultcrm/backups/ 下按日期命名的 zip），并按天轮换。",
                          invoke_without_command=True, rich_markup_mode=None)
@@ -69,8 +70,10 @@ def backup_list() -> None:
         return
     table = Table("备份", "大小", "类型", title=f"备份（{root / '.vaultcrm' / 'backups'}）", title_justify="left")
     for a in archives:
-        table.add_row(a.name, _size(a.size), "恢复前自动备份" if a.safety else "日常备份")
+        table.add_row(a.name, _size(a.size), SAFETY_LABEL if a.safety else "日常备份")
     console.print(table)
+    if any(a.safety for a in archives):
+        console.print(f"[dim]{SAFETY_LABEL}不参与按天轮换，不会被自动删除；确认不再需要后请自行删除。[/dim]")
 
 
 def _show(label: str, names: list[str]) -> None:
@@ -109,7 +112,8 @@ def restore(
                     yes)
     result = apply_restore(root, plan, now)
     if result.safety:
-        console.print(f"已先备份当前状态 → {result.safety.path.relative_to(root)}")
+        console.print(f"已先备份当前状态 → {result.safety.path.relative_to(root)}（{SAFETY_LABEL}：不会被按天轮换删除，"
+                      "确认恢复无误后可自行删除）")
     console.print(f"[green]已恢复 {len(result.written)} 个文件[/green]")
     _show("已删除被取代的", result.removed)
     if result.skipped:
