@@ -191,7 +191,8 @@ def _network_reason(url: str, exc: BaseException) -> str:
     if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
         return f"{url} 断开了连接，未确认送达（{exc or type(exc).__name__}）"
     if isinstance(exc, http.client.HTTPException):
-        return f"{url} 的回答不是有效的 HTTP（{type(exc).__name__}: {str(exc)[:80]}），未确认送达"
+        shown = " ".join("".join(ch if ch.isprintable() else " " for ch in str(exc)).split())[:80]
+        return f"{url} 的回答不是有效的 HTTP（{type(exc).__name__}: {shown}），未确认送达"
     if isinstance(exc, TimeoutError):
         return f"连接 {url} 超时"
     if isinstance(exc, OSError):
