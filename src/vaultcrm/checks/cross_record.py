@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ..core.config import Settings
+from ..core.config import Settings, load_settings
 from ..core.index import VaultIndex
 from ..core.store import file_name
 from ..diagnostics import Diagnostic, error, warning
@@ -129,7 +129,12 @@ def unknown_catalogue_names(index: VaultIndex, settings: Settings) -> Iterable[D
                           f"技师「{tech}」不在 vaultcrm.yaml 的技师名单中")
 
 
-CHECKS: list[Check] = [duplicate_ids, services_of_open_appointments, followups_of_missing_customers,
+def config_warnings(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
+    """What `vaultcrm.yaml` holds that does nothing (unknown or misspelt keys); its errors stop every command."""
+    return load_settings(index.root)[1]
+
+
+CHECKS: list[Check] = [config_warnings, duplicate_ids, services_of_open_appointments, followups_of_missing_customers,
                       profile_file_names, unknown_customers, unknown_appointments, unknown_catalogue_names,
                       health_data_without_consent]
 

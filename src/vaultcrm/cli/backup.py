@@ -12,11 +12,11 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..core.config import load_settings
 from ..errors import VaultCRMError
-from ..privacy.backup import apply_restore, create_backup, find_archive, list_backups, plan_restore
+from ..privacy.backup import (apply_restore, create_backup, find_archive, list_backups, plan_restore,
+                              recovery_settings)
 from . import options
-from .base import app, console, vault_root
+from .base import app, console, console_err, vault_root
 from .stats import parse_at
 
 SHOWN = 15  # file names listed per group in a preview
@@ -39,6 +39,15 @@ def confirm_or_stop(question: str, refusal: str, yes: bool) -> None:
     raise VaultCRMError(refusal)
 
 
+def _now(root, at: str | None):
+    """`--at` or now, in the studio's zone; a broken vaultcrm.yaml is shown, not fatal, here."""
+    settings, config_error = recovery_settings(root)
+    if config_error is not None:
+        console_err.print(f"[yellow]注意：{config_error.message}（备份与恢复照常进行，按默认设置计时）[/yellow]",
+                          highlight=False)
+    return parse_at(at, settings)
+
+
 def _size(n: int) -> str:
     return f"{n / 1024:.1f} KB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MB"
 
@@ -53,7 +62,7 @@ def backup(
     if ctx.invoked_subcommand is not None:
         return
     root = vault_root()
-    now = parse_at(at, load_settings(root)[0])
+    now = _now(root, at)
     result = create_backup(root, now, keep=keep)
     console.print(f"已备份 {result.files} 个文件 → {result.archive.path.relative_to(root)}（{_size(result.archive.size)}）")
     for archive in result.pruned:
@@ -94,7 +103,7 @@ def restore(
 ) -> None:
     """从备份恢复笔记：先列出将覆盖与新增的文件并确认，再为当前状态做一次安全备份，然后逐个文件原子写入。"""
     root = vault_root()
-    now = parse_at(at, load_settings(root)[0])
+    now = _now(root, at)
     plan = plan_restore(root, find_archive(root, archive))
     console.print(f"备份 {plan.archive.name}：")
     _show("[yellow]将覆盖[/yellow]", plan.overwritten)

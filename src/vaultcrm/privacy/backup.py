@@ -28,10 +28,10 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..core.config import CONFIG_NAME, STATE_DIR
+from ..core.config import CONFIG_NAME, STATE_DIR, Settings, load_settings
 from ..core.loader import load_vault
 from ..core.store import vault_path
-from ..errors import VaultCRMError
+from ..errors import ConfigError, VaultCRMError
 from ..vault.lock import FileLock, LockTimeout
 from ..vault.reader import parse_note
 from ..vault.scan import scan
@@ -96,6 +96,15 @@ class RestoreResult:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # replaced by a restored note of the same record
     skipped: list[str] = field(default_factory=list)  # changed since the preview: left alone
+
+
+def recovery_settings(root: Path) -> tuple[Settings, ConfigError | None]:
+    """The settings, or the defaults when `vaultcrm.yaml` is broken: backup and restore are how a broken
+    config is saved and brought back, so unlike every other command they go on (with the error to show)."""
+    try:
+        return load_settings(root)[0], None
+    except ConfigError as exc:
+        return Settings(), exc
 
 
 def backup_dir(root: Path) -> Path:
@@ -309,7 +318,7 @@ def _open(archive: Path) -> zipfile.ZipFile:
 def plan_restore(root: Path, archive: Path) -> RestorePlan:
     """What restoring `archive` would add, overwrite and replace; nothing is written."""
     plan = RestorePlan(archive)
-    index = load_vault(root).index
+    index = load_vault(root, recovery_settings(root)[0]).index
     forgotten = {c.id for c in index.customers.values() if is_forgotten(c)}
     with _open(archive) as zf:
         members = _members(root, zf)
@@ -414,4 +423,4 @@ def _remove_replaced(root: Path, relpath: str, plan: RestorePlan, result: Restor
 
 
 __all__ = ["Archive", "BackupResult", "RestorePlan", "RestoreResult", "apply_restore", "create_backup",
-           "find_archive", "list_backups", "plan_restore", "prune", "record_files"]
+           "find_archive", "list_backups", "plan_restore", "prune", "record_files", "recovery_settings"]
