@@ -105,10 +105,12 @@ def test_wecom_dingtalk_and_feishu_get_their_message_shapes(cli, vault, hook):
     assert result.exit_code == 0, result.output
     [wecom], [ding], [feishu], [markdown] = (hook.bodies(p) for p in ("/wecom", "/ding", "/feishu", "/wecom-md"))
     text = "【静心养生馆】回访时间提醒\n回访时间提醒：张三 新客户首次回访（FLW-2026-001，服务 SRV-2026-001，负责人 前台小林）"
-    assert wecom == {"msgtype": "text", "text": {"content": wecom["text"]["content"]}}
+    rid = wecom["vaultcrm_reminder_id"]  # the reminder's stable ID, the same on every channel
+    assert rid.startswith("vaultcrm-") and markdown["vaultcrm_reminder_id"] == rid
+    assert wecom == {"msgtype": "text", "text": {"content": wecom["text"]["content"]}, "vaultcrm_reminder_id": rid}
     assert wecom["text"]["content"].startswith(text) and "联系方式：13800138000" in wecom["text"]["content"]
     assert ding == wecom
-    assert feishu == {"msg_type": "text", "content": {"text": wecom["text"]["content"]}}
+    assert feishu == {"msg_type": "text", "content": {"text": wecom["text"]["content"]}, "vaultcrm_reminder_id": rid}
     assert markdown["msgtype"] == "markdown"
     assert markdown["markdown"]["content"].startswith("#### 【静心养生馆】回访时间提醒\n")
     entry = day_state(root, "2026-02-14")["R-0214-01"]

@@ -30,6 +30,23 @@ def _text(value: object) -> str:
     return str(value).translate(_FULLWIDTH).strip()
 
 
+CN_WEEKDAYS = "一二三四五六日"
+_EN_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def weekday_of(text: str) -> int | None:
+    """周一 / 星期一 / 礼拜一 / Monday / Mon → 0 … 周日 / 周天 / Sunday → 6; None if not a weekday."""
+    t = text.strip().lower()
+    for prefix in ("星期", "礼拜", "周"):
+        if t.startswith(prefix) and len(t) == len(prefix) + 1:
+            rest = t[-1].replace("天", "日").replace("七", "日")
+            return CN_WEEKDAYS.index(rest) if rest in CN_WEEKDAYS else None
+    for i, name in enumerate(_EN_WEEKDAYS):
+        if len(t) >= 3 and name.startswith(t.removesuffix(".")):
+            return i
+    return None
+
+
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 

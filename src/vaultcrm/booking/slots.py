@@ -19,13 +19,11 @@ from dataclasses import dataclass, field, replace
 from ..core.config import Hours, Settings
 from ..errors import ConflictError, VaultCRMError
 from ..models import Appointment
-from ..values import parse_date
+from ..values import CN_WEEKDAYS as _CN_DAYS
+from ..values import parse_date, weekday_of
 
 GRID_MINUTES = 10  # suggested start times fall on this grid
 SUGGESTIONS = 3  # free start times offered on each side of the asked one
-
-_CN_DAYS = "一二三四五六日"
-_EN_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass(frozen=True)
@@ -66,19 +64,6 @@ class Placement:
 
 
 # -- the rules ------------------------------------------------------------------------------------
-def weekday_of(text: str) -> int | None:
-    """周一 / 星期一 / 礼拜一 / Monday / Mon → 0 … 周日 / 周天 / Sunday → 6; None if not a weekday."""
-    t = text.strip().lower()
-    for prefix in ("星期", "礼拜", "周"):
-        if t.startswith(prefix) and len(t) == len(prefix) + 1:
-            rest = t[-1].replace("天", "日").replace("七", "日")
-            return _CN_DAYS.index(rest) if rest in _CN_DAYS else None
-    for i, name in enumerate(_EN_DAYS):
-        if len(t) >= 3 and name.startswith(t.removesuffix(".")):
-            return i
-    return None
-
-
 def is_day_off(days_off: Iterable[str], day: dt.date) -> str | None:
     """The 休息日 entry that makes `day` a day off (a weekday, or a date written out), else None."""
     for entry in days_off:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ..core.config import Settings
+from ..core.config import Settings, load_settings
 from ..core.index import VaultIndex
+from ..core.store import file_name
 from ..diagnostics import Diagnostic, error, warning
-from ..models import Appointment, ServiceRecord
-from ..privacy.rules import health_data_without_consent
+from ..models import TERMINAL_STATUSES, Appointment, Customer, ServiceRecord
+from ..privacy.rules import FORGOTTEN_TAG, health_data_without_consent
+from ..values import AppointmentStatus, FollowUpStatus
 from ..vault.notes import record_line
 
 Check = Callable[[VaultIndex, Settings], Iterable[Diagnostic]]
@@ -21,13 +23,81 @@ Check = Callable[[VaultIndex, Settings], Iterable[Diagnostic]]
 def duplicate_ids(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
     for record_id, records in sorted(index.duplicates.items()):
         paths = "、".join(r.path for r in records)
+        fix = _duplicate_profile_fix(index, records) if isinstance(records[0], Customer) else ""
         for record in records:
             yield error(record.path, record_line(index.root, record, (record.id_key,)),
-                        f"编号 {record_id} 重复，出现在：{paths}")
+                        f"编号 {record_id} 重复，出现在：{paths}{fix}")
+
+
+def _duplicate_profile_fix(index: VaultIndex, records: list) -> str:
+    """Two profiles with one 客户编号: the same file under two names (an interrupted rename), or two people."""
+    try:
+        inodes = {(st.st_dev, st.st_ino) for st in ((index.root / r.path).stat() for r in records)}
+    except OSError:
+        inodes = set()
+    if len(inodes) == 1:
+        return "。这些是同一文件的多个名字（改名被中断），删除不需要的那个文件名即可"
+    numbers = [int(cid[2:]) for cid in index.customers if cid[2:].isdigit()]
+    spare = f"C-{max(numbers, default=0) + 1:04d}"
+    return (f"。若是同一位客户，合并后删除多余的档案；若是不同客户，把其中一份的客户编号改为未使用的 {spare}"
+            f"（文件名也改为「{spare} 姓名.md」）")
+
+
+def services_of_open_appointments(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
+    """A service record means its appointment was served; `log` writes both, a crash may leave one."""
+    for srv in index.services.values():
+        app = index.appointments.get(srv.basics.appointment_id) if srv.basics.appointment_id else None
+        if app is None or app.status is AppointmentStatus.COMPLETED:
+            continue
+        force = " --force" if app.status in TERMINAL_STATUSES else ""
+        yield error(srv.path, record_line(index.root, srv, ("服务基本信息", "预约编号")),
+                    f"已有服务记录 {srv.id}，但预约 {app.id} 的状态是「{app.status.value}」而不是「已完成」；"
+                    f"请运行 vaultcrm status {app.id} 已完成{force}")
+
+
+def followups_of_missing_customers(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
+    """A follow-up for a 客户编号 no profile holds: an open one would remind staff to call nobody."""
+    for flw in index.followups.values():
+        customer_id = flw.customer.customer_id
+        if not customer_id or customer_id in index.customers:
+            continue
+        line = record_line(index.root, flw, ("客户信息", "客户编号"))
+        message = f"回访 {flw.id} 的客户编号 {customer_id} 没有对应的客户档案"
+        if flw.basics.status in (None, FollowUpStatus.PLANNED):
+            yield error(flw.path, line, f"{message}；请改正 客户信息.客户编号，或运行 vaultcrm follow cancel {flw.id}")
+        else:
+            yield warning(flw.path, line, f"{message}（该回访已结束）")
+
+
+def profile_file_names(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
+    """A profile's file is named `C-0001 张三.md` (other notes link to it by that name).
+
+    SPEC lets a hand-made profile have any file name, so a mismatch is a warning; for a forgotten
+    customer it is an error: the old file name may still hold the real name.
+    """
+    for customer in index.customers.values():
+        if customer.id in index.duplicates:
+            continue  # reported by duplicate_ids, whose fix comes first
+        expected = file_name(customer)
+        actual = customer.path.rsplit("/", 1)[-1]
+        if actual == expected:
+            continue
+        folder = customer.path.rpartition("/")[0]
+        target = f"{folder}/{expected}" if folder else expected
+        line = record_line(index.root, customer, ("客户姓名",))
+        if FORGOTTEN_TAG in customer.tags:
+            yield error(customer.path, line,
+                        f"客户 {customer.id} 已注销，但文件名不是「{expected}」，可能仍含真实姓名；"
+                        f"请运行 vaultcrm customer forget {customer.id}，或把文件改名为「{target}」")
+        else:
+            yield warning(customer.path, line,
+                          f"文件名与客户编号、客户姓名（{customer.id} {customer.name or ''}）不一致；"
+                          f"请把文件改名为「{target}」（在 Obsidian 中改名会同时更新链接）")
 
 
 def unknown_customers(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
-    for record in (*index.appointments.values(), *index.services.values(), *index.followups.values()):
+    """Appointments and service records (follow-ups: followups_of_missing_customers) of a missing profile."""
+    for record in (*index.appointments.values(), *index.services.values()):
         info = record.info if isinstance(record, Appointment) else record.customer
         if info.customer_id and info.customer_id not in index.customers:
             section = "预约信息" if isinstance(record, Appointment) else "客户信息"
@@ -59,7 +129,13 @@ def unknown_catalogue_names(index: VaultIndex, settings: Settings) -> Iterable[D
                           f"技师「{tech}」不在 vaultcrm.yaml 的技师名单中")
 
 
-CHECKS: list[Check] = [duplicate_ids, unknown_customers, unknown_appointments, unknown_catalogue_names,
+def config_warnings(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
+    """What `vaultcrm.yaml` holds that does nothing (unknown or misspelt keys); its errors stop every command."""
+    return load_settings(index.root)[1]
+
+
+CHECKS: list[Check] = [config_warnings, duplicate_ids, services_of_open_appointments, followups_of_missing_customers,
+                      profile_file_names, unknown_customers, unknown_appointments, unknown_catalogue_names,
                       health_data_without_consent]
 
 

@@ -12,14 +12,15 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..core.config import load_settings
 from ..errors import VaultCRMError
-from ..privacy.backup import apply_restore, create_backup, find_archive, list_backups, plan_restore
+from ..privacy.backup import (apply_restore, create_backup, find_archive, list_backups, plan_restore,
+                              recovery_settings)
 from . import options
-from .base import app, console, vault_root
+from .base import app, console, console_err, vault_root
 from .stats import parse_at
 
 SHOWN = 15  # file names listed per group in a preview
+SAFETY_LABEL = "恢复前安全备份"
 
 backup_app = typer.Typer(help="备份库中的笔记与 vaultcrm.yaml（.vaultcrm/backups/ 下按日期命名的 zip），并按天轮换。",
                          invoke_without_command=True, rich_markup_mode=None)
@@ -38,6 +39,15 @@ def confirm_or_stop(question: str, refusal: str, yes: bool) -> None:
     raise VaultCRMError(refusal)
 
 
+def _now(root, at: str | None):
+    """`--at` or now, in the studio's zone; a broken vaultcrm.yaml is shown, not fatal, here."""
+    settings, config_error = recovery_settings(root)
+    if config_error is not None:
+        console_err.print(f"[yellow]注意：{config_error.message}（备份与恢复照常进行，按默认设置计时）[/yellow]",
+                          highlight=False)
+    return parse_at(at, settings)
+
+
 def _size(n: int) -> str:
     return f"{n / 1024:.1f} KB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MB"
 
@@ -52,7 +62,7 @@ def backup(
     if ctx.invoked_subcommand is not None:
         return
     root = vault_root()
-    now = parse_at(at, load_settings(root)[0])
+    now = _now(root, at)
     result = create_backup(root, now, keep=keep)
     console.print(f"已备份 {result.files} 个文件 → {result.archive.path.relative_to(root)}（{_size(result.archive.size)}）")
     for archive in result.pruned:
@@ -69,8 +79,10 @@ def backup_list() -> None:
         return
     table = Table("备份", "大小", "类型", title=f"备份（{root / '.vaultcrm' / 'backups'}）", title_justify="left")
     for a in archives:
-        table.add_row(a.name, _size(a.size), "恢复前自动备份" if a.safety else "日常备份")
+        table.add_row(a.name, _size(a.size), SAFETY_LABEL if a.safety else "日常备份")
     console.print(table)
+    if any(a.safety for a in archives):
+        console.print(f"[dim]{SAFETY_LABEL}不参与按天轮换，不会被自动删除；确认不再需要后请自行删除。[/dim]")
 
 
 def _show(label: str, names: list[str]) -> None:
@@ -91,7 +103,7 @@ def restore(
 ) -> None:
     """从备份恢复笔记：先列出将覆盖与新增的文件并确认，再为当前状态做一次安全备份，然后逐个文件原子写入。"""
     root = vault_root()
-    now = parse_at(at, load_settings(root)[0])
+    now = _now(root, at)
     plan = plan_restore(root, find_archive(root, archive))
     console.print(f"备份 {plan.archive.name}：")
     _show("[yellow]将覆盖[/yellow]", plan.overwritten)
@@ -109,7 +121,8 @@ def restore(
                     yes)
     result = apply_restore(root, plan, now)
     if result.safety:
-        console.print(f"已先备份当前状态 → {result.safety.path.relative_to(root)}")
+        console.print(f"已先备份当前状态 → {result.safety.path.relative_to(root)}（{SAFETY_LABEL}：不会被按天轮换删除，"
+                      "确认恢复无误后可自行删除）")
     console.print(f"[green]已恢复 {len(result.written)} 个文件[/green]")
     _show("已删除被取代的", result.removed)
     if result.skipped:

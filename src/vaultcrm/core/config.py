@@ -3,24 +3,34 @@
 Keys are Chinese, as the owner writes them; English names work too. With no file (an existing vault
 adopted as it is) the SPEC defaults serve: any service and technician is accepted, 60-minute
 services, 09:00–21:00, a 10-minute buffer.
+
+A mistake is caught where it is made, as `vaultcrm.yaml:LINE: …`: a value that would make bookings,
+money or reminders wrong (a negative price, 超时 ≤ 0, 提成比例 outside 0–1, opening after closing, an
+unknown weekday, a key written twice) is an error that stops every command (exit 1); an unknown or
+misspelt key is only ignored, so it is a warning, listed by `check` with the nearest known key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import types
+import typing
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator, model_validator
 
-from ..diagnostics import Diagnostic, Severity
+from ..diagnostics import Diagnostic, Severity, warning
 from ..errors import ConfigError
 from ..models.fields import EmptyAsList, Minutes, Money, Section, TextList, Time, ref
-from ..values import ChoiceEnum
+from ..values import ChoiceEnum, parse_date, weekday_of
 from ..vault import bounds
+from ..vault.lines import key_line
 from .reminder_kinds import check_channel_filters
 
 CONFIG_NAME = "vaultcrm.yaml"
@@ -30,6 +40,12 @@ STATE_DIR = ".vaultcrm"
 class Hours(Section):
     start: Time = ref("开始")
     end: Time = ref("结束")
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> "Hours":
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValueError(f"开始（{self.start:%H:%M}）应早于结束（{self.end:%H:%M}）")
+        return self
 
     def contains(self, start: dt.time, end: dt.time) -> bool:
         """[start, end) lies within the hours (unset hours allow anything)."""
@@ -50,12 +66,45 @@ class ServiceConfig(Section):
     materials: TextList = ref("材料", list)
     package: bool = ref("套餐", False)
 
+    @field_validator("duration")
+    @classmethod
+    def _positive_duration(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"时长应大于 0 分钟（现为 {value}）")
+        return value
+
+    @field_validator("price")
+    @classmethod
+    def _price_not_negative(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value < 0:
+            raise ValueError(f"价格不能为负数（现为 {value}）")
+        return value
+
 
 class TechnicianConfig(Section):
     skills: TextList = ref("技能", list)
     hours: Optional[Hours] = ref("工作时间")
     days_off: TextList = ref("休息日", list)
     commission: float = ref("提成比例", 0.0)
+
+    @field_validator("commission")
+    @classmethod
+    def _share(cls, value: float) -> float:
+        if not 0 <= value <= 1:
+            raise ValueError(f"提成比例应在 0 到 1 之间（如 0.3 表示 30%），现为 {value:g}")
+        return value
+
+    @field_validator("days_off")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                is_date = parse_date(entry) is not None
+            except ValueError:
+                is_date = False
+            if weekday_of(entry) is None and not is_date:
+                raise ValueError(f"无法识别的休息日「{entry}」，应写作 周一…周日 或日期 2026-02-12")
+        return value
 
 
 class Folders(Section):
@@ -129,6 +178,13 @@ class ReminderChannel(Section):
         if key in {"markdown", "md"}:
             return "markdown"
         raise ValueError(f"未知的格式「{value}」，可选：text、markdown")
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"超时应大于 0 秒（现为 {value:g}）")
+        return value
 
     @model_validator(mode="after")
     def _complete(self) -> "ReminderChannel":
@@ -255,6 +311,20 @@ class Settings(Section):
             return {}
         return {k: ({} if v is None else v) for k, v in value.items()} if isinstance(value, dict) else value
 
+    @field_validator("buffer_minutes")
+    @classmethod
+    def _buffer(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError(f"缓冲时间不能为负数（现为 {value}）")
+        return value
+
+    @field_validator("default_duration")
+    @classmethod
+    def _default_duration(cls, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"默认时长应大于 0 分钟（现为 {value}）")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -277,37 +347,128 @@ class Settings(Section):
         return dt.datetime.now(self.tz).replace(tzinfo=None, second=0, microsecond=0)
 
 
+def _error(line: int, message: str) -> ConfigError:
+    return ConfigError(Diagnostic(CONFIG_NAME, line, Severity.ERROR, message))
+
+
 def load_settings(root: Path) -> tuple[Settings, list[Diagnostic]]:
-    """Read `vaultcrm.yaml`; a missing file gives the defaults, a broken one raises ConfigError."""
+    """Read `vaultcrm.yaml`: the settings and warnings (unknown keys). A missing file gives the defaults;
+    a broken one raises ConfigError naming its line."""
     path = root / CONFIG_NAME
     if not path.is_file():
         return Settings(), []
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _error(1, f"无法读取配置文件：{exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise _error(line, f"配置文件不是 UTF-8 编码的文本（第 {line} 行有无法识别的字节），请用 UTF-8 另存") from None
+    if "\x00" in text:
+        raise _error(text[:text.index("\x00")].count("\n") + 1, "配置文件含有 NUL 字节，不是文本文件；请用文本编辑器另存为 UTF-8")
+    try:
         bounds.check_text(text)
+        node = yaml.compose(text, Loader=yaml.CSafeLoader)
+        _refuse_repeated_keys(node)
         data = yaml.load(text, Loader=yaml.CSafeLoader) or {}
         bounds.check_data(text, data)
     except bounds.TooComplex as exc:
-        raise ConfigError(Diagnostic(CONFIG_NAME, 1, Severity.ERROR, f"配置文件：{exc}")) from None
-    except UnicodeDecodeError:
-        raise ConfigError(Diagnostic(CONFIG_NAME, 1, Severity.ERROR, "配置文件不是 UTF-8 编码，请用 UTF-8 另存")) from None
+        raise _error(1, f"配置文件：{exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise _error(line, f"配置文件 YAML 语法错误：{exc.problem or exc}") from None
+    except yaml.reader.ReaderError as exc:  # a control character: not a text file
+        line = text[:exc.position].count("\n") + 1
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise _error(line, f"配置文件含有不可用的控制字符 U+{char:04X}，不像是文本文件；请用文本编辑器另存为 UTF-8") from None
     except yaml.YAMLError as exc:
-        line = exc.problem_mark.line + 1 if getattr(exc, "problem_mark", None) else 1
-        raise ConfigError(Diagnostic(CONFIG_NAME, line, Severity.ERROR, f"配置文件 YAML 语法错误：{exc.problem or exc}")) from None
+        raise _error(1, f"配置文件 YAML 语法错误：{exc}") from None
     except (ValueError, OverflowError) as exc:  # e.g. an impossible date, which libyaml builds itself
-        raise ConfigError(Diagnostic(CONFIG_NAME, 1, Severity.ERROR, f"配置文件中有无法读取的值：{exc}")) from None
+        raise _error(1, f"配置文件中有无法读取的值：{exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError(Diagnostic(CONFIG_NAME, 1, Severity.ERROR, "配置文件应为键值映射"))
+        raise _error(1, "配置文件应为键值映射")
     try:
-        return Settings.model_validate(data), []
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
-        from ..vault.lines import key_line  # local: only needed on the error path
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(Diagnostic(CONFIG_NAME, key_line(text, loc), Severity.ERROR,
+                                       f"配置项 {'.'.join(map(str, loc))}：{message}"))
+        problems.sort(key=lambda d: d.line)
+        error = ConfigError(problems[0])
+        error.details = [str(d) for d in problems[1:10]]
+        raise error from None
+    warnings = [warning(CONFIG_NAME, key_line(text, key_path), message)
+                for key_path, message in _unknown_keys(Settings, data, ())]
+    return settings, warnings
 
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(Diagnostic(CONFIG_NAME, key_line(text, loc), Severity.ERROR,
-                                     f"配置项 {'.'.join(map(str, loc))}：{message}")) from None
+
+def _refuse_repeated_keys(node: yaml.Node | None) -> None:
+    """YAML keeps the last of two equal keys: a technician or service written twice would silently lose one."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    line = key.start_mark.line + 1
+                    if key.value in seen:
+                        raise _error(line, f"键「{key.value}」重复（第 {seen[key.value]} 行已有）：后一个会覆盖前一个，"
+                                           "请合并为一项或删除其一")
+                    seen[key.value] = line
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+
+
+def _section_of(annotation: object) -> tuple[str, type[BaseModel]] | None:
+    """How a field holds sections: ("one", M), ("dict", M) name → M, ("list", M); None for plain values."""
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _section_of(inner[0]) if len(inner) == 1 else None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "one", annotation
+    if origin is dict and len(args) == 2 and isinstance(args[1], type) and issubclass(args[1], BaseModel):
+        return "dict", args[1]
+    if origin is list and args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+        return "list", args[0]
+    return None
+
+
+def _unknown_keys(model: type[BaseModel], data: object, path: tuple) -> Iterator[tuple[tuple, str]]:
+    """(key path, message) for every key `model` does not know, with the nearest known key if one is close."""
+    if not isinstance(data, dict):
+        return
+    aliases = {f.alias: name for name, f in model.model_fields.items() if f.alias}
+    names = {name: name for name in model.model_fields}
+    for key, value in data.items():
+        name = aliases.get(str(key)) or names.get(str(key))
+        if name is None:
+            guess = difflib.get_close_matches(str(key), list(aliases) or list(names), n=1, cutoff=0.5)
+            where = f"{'.'.join(map(str, path))} 中" if path else ""
+            hint = f"是不是「{guess[0]}」？" if guess else f"可用的键：{'、'.join(aliases or names)}。"
+            yield path + (key,), f"{where}未知的键「{key}」，{hint}（未知的键不起作用）"
+            continue
+        section = _section_of(model.model_fields[name].annotation)
+        if section is None:
+            continue
+        how, sub = section
+        if how == "one":
+            yield from _unknown_keys(sub, value, path + (key,))
+        elif how == "dict" and isinstance(value, dict):
+            for item_name, item in value.items():
+                yield from _unknown_keys(sub, item, path + (key, item_name))
+        elif how == "list" and isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from _unknown_keys(sub, item, path + (key, i))
 
 
 __all__ = ["CONFIG_NAME", "STATE_DIR", "ChannelType", "Field", "FollowUpRules", "Folders", "Hours",

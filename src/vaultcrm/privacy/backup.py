@@ -5,9 +5,12 @@ A backup holds what vaultcrm and the studio cannot rebuild: every note outside d
 and macOS open it with a double click, so the owner can look inside without vaultcrm.
 
 Retention: one archive per day (a later backup on the same day replaces the earlier one) for the
-newest `keep` days that have one. The safety archives `restore` makes before it overwrites anything
-form their own series, pruned the same way, so a day of experiments never pushes the last good daily
-backup out.
+newest `keep` days that have one. The safety archive `restore` makes before it overwrites anything
+(`…-before-restore.zip`, 恢复前安全备份) is never pruned: it is the only copy of the vault as it was
+before the restore, so it stays until the user deletes it.
+
+A backup is complete or it is not made: a note or folder that cannot be read fails the backup
+(naming it) and no archive is left behind.
 
 Restoring trusts nothing in the archive: members with absolute paths, `..`, backslashes, links or
 names outside the vault are refused before anything is written, as are archives whose declared sizes
@@ -25,12 +28,12 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..core.config import CONFIG_NAME, STATE_DIR
+from ..core.config import CONFIG_NAME, STATE_DIR, Settings, load_settings
 from ..core.journal import transaction
 from ..core.loader import load_vault
 from ..core.locks import holding
 from ..core.store import vault_path
-from ..errors import VaultCRMError
+from ..errors import ConfigError, VaultCRMError
 from ..vault.lock import FileLock, LockTimeout
 from ..vault.reader import parse_note
 from ..vault.scan import scan
@@ -89,16 +92,42 @@ class RestoreResult:
     skipped: list[str] = field(default_factory=list)  # changed since the preview: left alone
 
 
+def recovery_settings(root: Path) -> tuple[Settings, ConfigError | None]:
+    """The settings, or the defaults when `vaultcrm.yaml` is broken: backup and restore are how a broken
+    config is saved and brought back, so unlike every other command they go on (with the error to show)."""
+    try:
+        return load_settings(root)[0], None
+    except ConfigError as exc:
+        return Settings(), exc
+
+
 def backup_dir(root: Path) -> Path:
     return root / BACKUP_DIR
 
 
-def record_files(root: Path) -> list[str]:
-    """What a backup holds: every note outside dot-folders, and the config."""
-    files = sorted(scan(root))
+def record_files(root: Path, unreadable: list[tuple[str, OSError]] | None = None) -> list[str]:
+    """What a backup holds: every note outside dot-folders, and the config.
+
+    Folders and files that cannot be looked at are added to `unreadable` when it is given.
+    """
+    files = sorted(scan(root, unreadable=unreadable))
     if (root / CONFIG_NAME).is_file() and not (root / CONFIG_NAME).is_symlink():
         files.append(CONFIG_NAME)
     return files
+
+
+def _shown(relpath: str) -> str:
+    """A path as it can be printed: bytes that are not UTF-8 become �."""
+    return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _incomplete(problems: list[str]) -> VaultCRMError:
+    return VaultCRMError(f"备份失败：{len(problems)} 个文件或文件夹无法读取，未生成备份（不完整的备份不可靠）；"
+                         "请修复下列文件的权限或把它们移出库后重试", details=problems[:20])
 
 
 def _archive(path: Path) -> Archive | None:
@@ -144,30 +173,52 @@ def _zip_time(mtime_ns: int) -> tuple[int, ...]:
 def _write_archive(root: Path, now: dt.datetime, safety: bool) -> tuple[Archive, int]:
     """Write the archive under a dot-name, fsync it, then rename: a killed backup leaves no half zip.
 
+    Every file must be read: one that cannot be fails the whole archive (VaultCRMError naming it), and
+    the partial dot-file is removed. A file deleted since the scan is simply no longer part of the vault.
     Called under the backup lock, so leftovers of a killed run can be swept and the name is free.
     """
     folder = backup_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VaultCRMError(f"无法创建备份文件夹 {BACKUP_DIR}：{_reason(exc)}") from None
     for leftover in folder.glob(".vaultcrm-*.zip.tmp"):
         leftover.unlink(missing_ok=True)
     target = _free_name(folder, now, f"-{SAFETY}" if safety else "")
     tmp = folder / f".{target.name}.tmp"
+    unreadable: list[tuple[str, OSError]] = []
+    relpaths = record_files(root, unreadable)
+    problems = [f"{_shown(relpath)}：{_reason(exc)}" for relpath, exc in unreadable]
     files = 0
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-            for relpath in record_files(root):
+            for relpath in relpaths:
+                try:
+                    relpath.encode("utf-8")
+                except UnicodeEncodeError:
+                    problems.append(f"{_shown(relpath)}：文件名不是有效的 UTF-8，无法放入备份，请改名")
+                    continue
                 try:
                     data, seen = read_stamped(root / relpath)
-                except OSError:
+                except FileNotFoundError:
                     continue  # deleted since the scan
+                except OSError as exc:
+                    problems.append(f"{_shown(relpath)}：{_reason(exc)}")
+                    continue
+                if problems:
+                    continue  # the archive will not be kept: only look for further problems
                 info = zipfile.ZipInfo(relpath, _zip_time(seen.mtime_ns))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = (stat.S_IFREG | 0o644) << 16
                 zf.writestr(info, data)
                 files += 1
+        if problems:
+            raise _incomplete(problems)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        raise VaultCRMError(f"无法写入备份 {BACKUP_DIR}/{target.name}：{_reason(exc)}，未生成备份") from None
     finally:
         tmp.unlink(missing_ok=True)
     archive = _archive(target)
@@ -176,17 +227,19 @@ def _write_archive(root: Path, now: dt.datetime, safety: bool) -> tuple[Archive,
 
 
 def prune(root: Path, keep: int) -> list[Archive]:
-    """Keep the newest archive of each of the newest `keep` days, per series; delete the others."""
+    """Keep the newest daily archive of each of the newest `keep` days; delete the other daily ones.
+
+    Safety archives made before a restore are never pruned: the user removes them.
+    """
     removed = []
-    for safety in (False, True):
-        kept_days: list[dt.date] = []
-        for archive in (a for a in list_backups(root) if a.safety is safety):
-            day = archive.taken.date()
-            if day not in kept_days and len(kept_days) < keep:
-                kept_days.append(day)
-                continue
-            archive.path.unlink(missing_ok=True)
-            removed.append(archive)
+    kept_days: list[dt.date] = []
+    for archive in (a for a in list_backups(root) if not a.safety):
+        day = archive.taken.date()
+        if day not in kept_days and len(kept_days) < keep:
+            kept_days.append(day)
+            continue
+        archive.path.unlink(missing_ok=True)
+        removed.append(archive)
     return removed
 
 
@@ -259,7 +312,7 @@ def _open(archive: Path) -> zipfile.ZipFile:
 def plan_restore(root: Path, archive: Path) -> RestorePlan:
     """What restoring `archive` would add, overwrite and replace; nothing is written."""
     plan = RestorePlan(archive)
-    index = load_vault(root).index
+    index = load_vault(root, recovery_settings(root)[0]).index
     forgotten = {c.id for c in index.customers.values() if is_forgotten(c)}
     with _open(archive) as zf:
         members = _members(root, zf)
@@ -374,4 +427,4 @@ def _remove_replaced(root: Path, relpath: str, plan: RestorePlan, result: Restor
 
 
 __all__ = ["Archive", "BackupResult", "RestorePlan", "RestoreResult", "apply_restore", "create_backup",
-           "find_archive", "list_backups", "plan_restore", "prune", "record_files"]
+           "find_archive", "list_backups", "plan_restore", "prune", "record_files", "recovery_settings"]

@@ -19,10 +19,12 @@ def is_ignored(relpath: str) -> bool:
     return not name.endswith(".md") or name.endswith((".tmp", "~")) or name.startswith("~")
 
 
-def scan(root: Path, temp_files: list[str] | None = None) -> dict[str, tuple[int, int]]:
+def scan(root: Path, temp_files: list[str] | None = None,
+         unreadable: list[tuple[str, OSError]] | None = None) -> dict[str, tuple[int, int]]:
     """Every note as relative path → (mtime_ns, size). Symlinks are not followed.
 
-    vaultcrm's own temp files left by a killed process are collected into `temp_files` if given.
+    vaultcrm's own temp files left by a killed process are collected into `temp_files` if given;
+    folders and entries that cannot be listed or looked at, into `unreadable` (relative path, error).
     """
     found: dict[str, tuple[int, int]] = {}
     stack = [("", str(root))]
@@ -30,7 +32,9 @@ def scan(root: Path, temp_files: list[str] | None = None) -> dict[str, tuple[int
         prefix, folder = stack.pop()
         try:
             entries = os.scandir(folder)
-        except OSError:
+        except OSError as exc:
+            if unreadable is not None:
+                unreadable.append((prefix.rstrip("/") or ".", exc))
             continue
         with entries:
             for entry in entries:
@@ -45,6 +49,8 @@ def scan(root: Path, temp_files: list[str] | None = None) -> dict[str, tuple[int
                     elif name.endswith(".md") and entry.is_file(follow_symlinks=False):
                         st = entry.stat(follow_symlinks=False)
                         found[prefix + name] = (st.st_mtime_ns, st.st_size)
-                except OSError:
+                except OSError as exc:
+                    if unreadable is not None and not isinstance(exc, FileNotFoundError):
+                        unreadable.append((prefix + name, exc))
                     continue
     return found
