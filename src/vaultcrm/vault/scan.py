@@ -20,12 +20,15 @@ def is_ignored(relpath: str) -> bool:
 TEMP_MARK = ".vaultcrm-"  # in the dot-names of vaultcrm's own temp files (vault/writer.py)
 
 
-def scan(root: Path, temp_files: list[str] | None = None) -> dict[str, tuple[int, int]]:
-    """Every note as relative path → (mtime_ns, size). Symlinks are not followed.
+def scan(root: Path, temp_files: list[str] | None = None) -> dict[str, tuple[int, int, int, int]]:
+    """Every note as relative path → (mtime_ns, size, ctime_ns, inode). Symlinks are not followed.
+
+    mtime and size alone miss a same-size edit whose mtime a sync tool restored; the ctime (which no
+    program can set back) and the inode (new on a save by rename) do not.
 
     vaultcrm's own temp files left by a killed process are collected into `temp_files` if given.
     """
-    found: dict[str, tuple[int, int]] = {}
+    found: dict[str, tuple[int, int, int, int]] = {}
     stack = [("", str(root))]
     while stack:
         prefix, folder = stack.pop()
@@ -45,7 +48,7 @@ def scan(root: Path, temp_files: list[str] | None = None) -> dict[str, tuple[int
                         stack.append((prefix + name + "/", entry.path))
                     elif name.endswith(".md") and entry.is_file(follow_symlinks=False):
                         st = entry.stat(follow_symlinks=False)
-                        found[prefix + name] = (st.st_mtime_ns, st.st_size)
+                        found[prefix + name] = (st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)
                 except OSError:
                     continue
     return found
