@@ -70,8 +70,14 @@ def shard_of(path: str) -> int:
 
 # -- what a shard may hold -------------------------------------------------------------------------
 
-class _Money:
-    """Stands for an amount in the shapes below; decoded by `_decode_hook` (msgspec accepts NaN)."""
+class _PlainDecimal(type):
+    def __instancecheck__(cls, value: object) -> bool:
+        return type(value) is Decimal
+
+
+class _Money(metaclass=_PlainDecimal):
+    """An amount in the shapes below, decoded by `_decode_hook` into a plain Decimal: msgspec's own
+    Decimal would take `NaN` or `1E+999999`, which no note yields and which break arithmetic."""
 
 
 _MONEY = re.compile(r"-?\d{1,28}(?:\.\d{1,28})?")
@@ -279,13 +285,20 @@ class Cache:
                     os.unlink(target)  # planted there; a folder cannot be unlinked, and that shard is not kept
                 write_atomic(target, self.encode(n))
                 self.dirty.discard(n)
-                for old in OLD_NAMES:
-                    stale = self.folder / old.format(n)
-                    if os.path.lexists(stale) and not os.path.isdir(stale):
-                        os.unlink(stale)
             except (OSError, ValueError):
                 pass
+        self._remove_old_formats()
         return not self.dirty
+
+    def _remove_old_formats(self) -> None:
+        for old in OLD_NAMES:
+            for n in range(SHARDS):
+                stale = self.folder / old.format(n)
+                try:
+                    if os.path.lexists(stale) and not os.path.isdir(stale):
+                        os.unlink(stale)
+                except OSError:
+                    pass
 
     def entries(self) -> Iterator[tuple[str, object]]:
         for shard in self.shards:
