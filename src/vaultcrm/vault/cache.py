@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import os
 import re
-import stat
 import typing
 import zlib
 from collections.abc import Iterable, Iterator
@@ -36,6 +35,8 @@ from pydantic import BaseModel
 from ..diagnostics import Diagnostic, Severity
 from ..models import TYPE_BY_KIND, fields
 from .reader import ParsedNote
+from .state import clear_junk, read_state
+from .writer import write_atomic
 
 SHARDS = 32
 FORMAT = 4
@@ -183,25 +184,6 @@ def diagnostics_of(path: str, entry) -> list[Diagnostic]:
     return [Diagnostic(path, line, severity, message) for line, severity, message in entry.diagnostics]
 
 
-def _read_regular(path: Path) -> bytes | None:
-    """The file's bytes if it is a regular file of sane size; never follows a symlink, never blocks."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SHARD:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(MAX_SHARD + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
 class Cache:
     def __init__(self, root: Path, key: str, folder: Path | None = None):
         self.root = Path(root)
@@ -229,7 +211,7 @@ class Cache:
 
     def load(self, shards: Iterable[int] | None = None) -> None:
         for n in range(SHARDS) if shards is None else shards:
-            blob = _read_regular(self._file(n))
+            blob = read_state(self._file(n), MAX_SHARD)
             if blob is not None:
                 self.decode(n, blob)
 
@@ -270,8 +252,6 @@ class Cache:
         """Write the changed shards; False when the cache folder cannot be written."""
         if not self.dirty:
             return True
-        from .writer import write_atomic  # writer imports nothing of ours; late only to keep startup lean
-
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError:
@@ -281,10 +261,9 @@ class Cache:
         for n in sorted(self.dirty):
             target = self._file(n)
             try:
-                if os.path.islink(target) or os.path.lexists(target) and not os.path.isfile(target):
-                    os.unlink(target)  # planted there; a folder cannot be unlinked, and that shard is not kept
-                write_atomic(target, self.encode(n))
-                self.dirty.discard(n)
+                if clear_junk(target):  # a folder planted there is left alone: that shard is not kept
+                    write_atomic(target, self.encode(n))
+                    self.dirty.discard(n)
             except (OSError, ValueError):
                 pass
         self._remove_old_formats()
