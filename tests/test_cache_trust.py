@@ -305,3 +305,19 @@ def test_a_cache_filled_by_this_version_is_used_and_equal(vault):
     assert [str(d) for d in warm.diagnostics] == [str(d) for d in cold.diagnostics] and warm.diagnostics
     first = warm.index.appointments["APP-2026-001"]
     assert first.state.created_at == dt.datetime(2026, 2, 1, 10, 0)
+
+
+@pytest.mark.slow
+def test_watch_sees_a_same_size_edit_with_its_mtime_restored(vault):
+    from test_watch import UPDATE, WatchProcess, app_note, figure, monthly, wait_until
+
+    root = vault({"预约/APP-2026-001.md": app_note("APP-2026-001", channel="电话")})
+    w = WatchProcess(root)
+    try:
+        assert figure(monthly(root, "2026-02"), "电话预约") == 1
+        _same_size_edit(root / "预约/APP-2026-001.md", "预约渠道: 电话", "预约渠道: 微信")
+        wait_until(lambda: figure(monthly(root, "2026-02"), "微信预约") == 1, UPDATE * 2, "the edit counted", w)
+        assert figure(monthly(root, "2026-02"), "电话预约") == 0
+    finally:
+        assert w.stop() == 0, w.output()
+    assert "Traceback" not in w.output()
