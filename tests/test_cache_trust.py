@@ -321,3 +321,16 @@ def test_watch_sees_a_same_size_edit_with_its_mtime_restored(vault):
     finally:
         assert w.stop() == 0, w.output()
     assert "Traceback" not in w.output()
+
+
+@pytest.mark.parametrize("link", [".vaultcrm", ".vaultcrm/cache"])
+def test_a_cache_folder_symlinked_out_of_the_vault_is_neither_read_nor_written(vault, tmp_path, link):
+    root = vault({**FILES}, config=config())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / link).parent.mkdir(parents=True, exist_ok=True)
+    (root / link).symlink_to(elsewhere, target_is_directory=True)
+    first, second = load_vault(root), load_vault(root)
+    assert list(elsewhere.rglob("*")) == []
+    assert (first.stats.parsed, second.stats.parsed) == (len(FILES), len(FILES))
+    assert second.index.customers["C-0002"].name == "李四"

@@ -210,6 +210,8 @@ class Cache:
         return _ENCODER.encode(_Shard(FORMAT, self.key, msgspec.Raw(_ENCODER.encode(self.shards[n]))))
 
     def load(self, shards: Iterable[int] | None = None) -> None:
+        if not self._inside():
+            return
         for n in range(SHARDS) if shards is None else shards:
             blob = read_state(self._file(n), MAX_SHARD)
             if blob is not None:
@@ -237,8 +239,8 @@ class Cache:
             if gone:
                 self.dirty.add(n)
 
-    def _writable(self) -> bool:
-        """The cache folder is a real folder inside the vault (a symlink out of it is not written)."""
+    def _inside(self) -> bool:
+        """The cache folder really is in the vault: one symlinked out of it is neither read nor written."""
         try:
             folder = os.path.realpath(self.folder)
         except OSError:
@@ -252,12 +254,12 @@ class Cache:
         """Write the changed shards; False when the cache folder cannot be written."""
         if not self.dirty:
             return True
+        if not self._inside():
+            return False
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError:
             return False  # a cache that cannot be written only costs speed next time
-        if not self._writable():
-            return False
         for n in sorted(self.dirty):
             target = self._file(n)
             try:
