@@ -1,9 +1,9 @@
 """Nothing planted in `.vaultcrm/` runs or is believed, and the cache never serves a stale note.
 
 The vault sits in a synced folder, so anyone who can write a note can write its state folder too: the
-parse cache's shards, the ID counter, the lock files. Each test plants one kind of junk at every one of
-those paths before every command, runs real commands in subprocesses, and compares exit codes, output
-and the notes written with the same commands on a clean vault.
+parse cache's shards (and the old pickle shards' names), the ID counter, the lock files. Each test plants
+junk at every one of those paths before every command, runs real commands in subprocesses, and compares
+exit codes, output and the notes written with the same commands on a clean vault.
 """
 
 from __future__ import annotations
