@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic
 from ..models import Record
-from ..vault.cache import SHARDS, Cache, fingerprint, shard_of
+from ..vault.cache import SHARDS, Cache, Stamp, diagnostics_of, fingerprint, shard_of
 from ..vault.reader import read_note
 from ..vault.scan import TEMP_MARK, scan
 from ..vault.writer import sweep_temp_files
@@ -52,36 +52,37 @@ class Vault:
     index: VaultIndex
     diagnostics: list[Diagnostic] = field(default_factory=list)
     stats: LoadStats = field(default_factory=LoadStats)
-    files: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime_ns, size) as read
+    files: dict[str, Stamp] = field(default_factory=dict)  # path -> (mtime_ns, size, ctime_ns, inode) as read
     recovered: list[journal.Recovered] = field(default_factory=list)  # interrupted operations finished at load
 
     def loaded_stamp(self, record: Record) -> tuple[int, int] | None:
-        return self.files.get(record.path)
+        """(mtime_ns, size) of the record's note as it was read, for `store.update_record`."""
+        stamp = self.files.get(record.path)
+        return stamp[:2] if stamp is not None else None
 
 
 def _refresh_shards(root: str, key: str, folder: str, shards: list[int],
-                    files: dict[str, tuple[int, int]]) -> dict[int, dict] | None:
+                    files: dict[str, Stamp]) -> dict[int, bytes] | None:
     """In a worker: bring these cache shards up to date with `files` and save them.
 
-    Returns the shards only when they could not be saved (a read-only vault), so the parsed data
-    crosses between processes once, through the cache file, in the usual case.
+    Returns the shards (encoded) only when they could not be saved (a read-only vault), so the parsed
+    data crosses between processes once, through the cache file, in the usual case.
     """
     gc.disable()
     base = Path(root)
     cache = Cache(base, key, Path(folder))
     cache.load(shards)
-    for path, (mtime_ns, size) in files.items():
-        if cache.get(path, mtime_ns, size) is None:
-            note = read_note(base, path)[1]
-            cache.put(path, (mtime_ns, size, note.kind, note.data, tuple(note.diagnostics)))
+    for path, stamp in files.items():
+        if cache.get(path, stamp) is None:
+            cache.put(path, stamp, read_note(base, path)[1])
     cache.retain(files.keys(), shards)
-    return None if cache.save() else {n: cache.shards[n] for n in shards}
+    return None if cache.save() else {n: cache.encode(n) for n in shards}
 
 
-def _refresh_in_workers(root: Path, cache: Cache, files: dict[str, tuple[int, int]], workers: int,
+def _refresh_in_workers(root: Path, cache: Cache, files: dict[str, Stamp], workers: int,
                         progress: Progress | None, done: int) -> None:
     """Parse what is stale on every core, shard by shard, then read the shards back."""
-    by_shard: dict[int, dict[str, tuple[int, int]]] = {n: {} for n in range(SHARDS)}
+    by_shard: dict[int, dict[str, Stamp]] = {n: {} for n in range(SHARDS)}
     for path, stamp in files.items():
         by_shard[shard_of(path)][path] = stamp
     groups = [list(range(i, SHARDS, TASKS)) for i in range(TASKS)]
@@ -94,8 +95,8 @@ def _refresh_in_workers(root: Path, cache: Cache, files: dict[str, tuple[int, in
             if unsaved is None:
                 cache.load(group)
             else:
-                for n, shard in unsaved.items():
-                    cache.shards[n] = shard
+                for n, blob in unsaved.items():
+                    cache.decode(n, blob)
             if progress:
                 done += len(task)
                 progress(min(done, total), total)
@@ -128,7 +129,7 @@ def _sweep(root: Path, temp_files: list[str]) -> None:
 REUSE_LIMIT = 2000  # changed notes beyond which a reload starts afresh rather than from `previous`
 
 
-def _reload(previous: Vault, settings: Settings, files: dict[str, tuple[int, int]], stats: LoadStats
+def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats: LoadStats
             ) -> tuple[list[Record], list[tuple[str, dict]], list[Diagnostic]] | None:
     """Records for `files`, taking every unchanged note from `previous` (watch mode reloads this way).
 
@@ -162,7 +163,7 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, tuple[int, int
     cache.load(touched)
     for path in changed:
         record, note = read_note(root, path)
-        cache.put(path, (*files[path], note.kind, note.data, tuple(note.diagnostics)))
+        cache.put(path, files[path], note)
         if record is not None:
             records.append(record)
         diagnostics.extend(note.diagnostics)
@@ -202,7 +203,7 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         if use_cache:
             cache.load()
         get = cache.get
-        found = {path: get(path, mtime_ns, size) for path, (mtime_ns, size) in files.items()}
+        found = {path: get(path, stamp) for path, stamp in files.items()}
         stale = [path for path, entry in found.items() if entry is None]
         stats.parsed = len(stale)
         stats.cached = len(files) - len(stale)
@@ -215,8 +216,7 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         else:
             for i, path in enumerate(stale, 1):
                 record, note = read_note(root, path)
-                mtime_ns, size = files[path]
-                cache.put(path, (mtime_ns, size, note.kind, note.data, tuple(note.diagnostics)))
+                cache.put(path, files[path], note)
                 if record is not None:
                     records.append(record)
                 if progress and i % 500 == 0:
@@ -228,16 +228,16 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         cached: list[tuple[str, dict]] = []
         diagnostics: list[Diagnostic] = []
         if stale:  # what was parsed just now is in the cache too
-            found.update((path, get(path, *files[path])) for path in stale)
+            found.update((path, get(path, files[path])) for path in stale)
         for path, entry in found.items():
             if entry is None:  # vanished between the scan and now
                 continue
-            kind, data, diags = entry[2], entry[3], entry[4]
+            data = entry.data
             if data is not None and path not in fresh:
                 data["path"] = path
-                cached.append((kind, data))
-            if diags:
-                diagnostics.extend(diags)
+                cached.append((entry.kind, data))
+            if entry.diagnostics:
+                diagnostics.extend(diagnostics_of(path, entry))
         if scratch is not None:
             scratch.cleanup()
         index = VaultIndex(root, records, cached)

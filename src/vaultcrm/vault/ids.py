@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .lock import FileLock
+from .state import clear_junk, read_state
 from .writer import FileExistsConflict, create_exclusive, write_atomic
 
 PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "CUS": "C-"}
@@ -38,12 +39,31 @@ def _counter_file(root: Path) -> Path:
     return root / ".vaultcrm" / "ids.json"
 
 
+MAX_COUNTERS = 1 << 20  # bytes: a few dozen prefixes are a few hundred bytes
+MAX_NUMBER = 10**9
+
+
 def _read_counters(root: Path) -> dict[str, int]:
+    """The counters kept in `.vaultcrm/ids.json`; whatever is not a plain counter there is ignored."""
+    raw = read_state(_counter_file(root), MAX_COUNTERS)
     try:
-        data = json.loads(_counter_file(root).read_text(encoding="utf-8"))
-        return {k: int(v) for k, v in data.items()} if isinstance(data, dict) else {}
-    except (OSError, ValueError):
+        data = json.loads(raw) if raw is not None else None
+    except (ValueError, RecursionError):
         return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if type(v) is int and 0 <= v < MAX_NUMBER}
+
+
+def _save_counters(root: Path, counters: dict[str, int]) -> None:
+    """Best effort: the note itself was created without overwriting, whatever the counter says."""
+    target = _counter_file(root)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if clear_junk(target):  # a symlink or FIFO planted there goes; a folder stays, and no counter is kept
+            write_atomic(target, json.dumps(counters, ensure_ascii=False, indent=1).encode(), within=root)
+    except (OSError, ValueError):
+        pass
 
 
 def _scan_folder_ids(folder: Path, prefix: str) -> Iterable[str]:
@@ -82,7 +102,6 @@ def create_with_new_id(root: Path, kind: str, year: int | None, known_ids: Itera
             if staged:
                 return record_id, relpath
             counters[prefix] = number
-            _counter_file(root).parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(_counter_file(root), json.dumps(counters, ensure_ascii=False, indent=1).encode())
+            _save_counters(root, counters)
             return record_id, relpath
     raise RuntimeError("no free ID")  # pragma: no cover - ten thousand collisions

@@ -11,11 +11,15 @@ until the timeout. Hold a lock for one short step, never around another acquire 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
+import stat
 import time
 from pathlib import Path
+
+from .state import clear_junk
 
 __all__ = ["FileLock", "LockTimeout", "lock_path"]
 
@@ -38,6 +42,30 @@ def lock_path(vault_root: str | os.PathLike, name: str) -> Path:
     if not _NAME.match(name):
         raise ValueError(f"invalid lock name: {name!r}")
     return Path(vault_root) / ".vaultcrm" / "locks" / f"{name}.lock"
+
+
+_OPEN_FLAGS = (os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+
+
+def _open(path: Path) -> int:
+    """The lock file, opened without following a symlink or blocking on a FIFO planted at its path
+    (such things are removed: the folder is synced). A folder there is locked itself."""
+    for _ in range(5):
+        try:
+            fd = os.open(path, _OPEN_FLAGS, 0o666)
+        except IsADirectoryError:
+            return os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.ENXIO, errno.EOPNOTSUPP):  # a symlink, a socket
+                raise
+            clear_junk(path)
+            continue
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd
+        os.close(fd)
+        clear_junk(path)
+    raise OSError(errno.EEXIST, "cannot create the lock file", str(path))
 
 
 class FileLock:
@@ -63,12 +91,14 @@ class FileLock:
         if self._fd is not None:
             raise RuntimeError(f"lock {self.name!r} is already held by this FileLock")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        fd = _open(self.path)
         try:
             self._wait(fd)
-            # Only for the message another waiter shows; the lock itself is the flock.
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            try:  # only for the message another waiter shows; the lock itself is the flock
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            except OSError:
+                pass  # a folder planted at the lock's path: it locks as well, but holds no pid
         except BaseException:
             os.close(fd)
             raise

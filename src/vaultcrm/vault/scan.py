@@ -20,13 +20,16 @@ def is_ignored(relpath: str) -> bool:
 
 
 def scan(root: Path, temp_files: list[str] | None = None,
-         unreadable: list[tuple[str, OSError]] | None = None) -> dict[str, tuple[int, int]]:
-    """Every note as relative path → (mtime_ns, size). Symlinks are not followed.
+         unreadable: list[tuple[str, OSError]] | None = None) -> dict[str, tuple[int, int, int, int]]:
+    """Every note as relative path → (mtime_ns, size, ctime_ns, inode). Symlinks are not followed.
+
+    mtime and size alone miss a same-size edit whose mtime a sync tool restored; the ctime (which no
+    program can set back) and the inode (new on a save by rename) do not.
 
     vaultcrm's own temp files left by a killed process are collected into `temp_files` if given;
     folders and entries that cannot be listed or looked at, into `unreadable` (relative path, error).
     """
-    found: dict[str, tuple[int, int]] = {}
+    found: dict[str, tuple[int, int, int, int]] = {}
     stack = [("", str(root))]
     while stack:
         prefix, folder = stack.pop()
@@ -48,7 +51,7 @@ def scan(root: Path, temp_files: list[str] | None = None,
                         stack.append((prefix + name + "/", entry.path))
                     elif name.endswith(".md") and entry.is_file(follow_symlinks=False):
                         st = entry.stat(follow_symlinks=False)
-                        found[prefix + name] = (st.st_mtime_ns, st.st_size)
+                        found[prefix + name] = (st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)
                 except OSError as exc:
                     if unreadable is not None and not isinstance(exc, FileNotFoundError):
                         unreadable.append((prefix + name, exc))

@@ -2,7 +2,7 @@
 
 Why it is built this way:
 - File events are only a trigger. What changed is read from the loader's file table (path → mtime,
-  size) before and after a reload, so merged, missed or out-of-order events (Obsidian writing in
+  size, ctime, inode) before and after a reload, so merged, missed or out-of-order events (Obsidian writing in
   place, editors saving through a temp file and a rename, sync tools, network drives polled every few
   seconds) still end in the right notes being regenerated; a move is one path gone and one path new.
 - A burst of saves is one regeneration: events are collected until the vault has been quiet for the
