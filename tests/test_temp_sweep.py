@@ -124,3 +124,30 @@ def test_temp_files_whose_writer_cannot_be_checked_wait_an_hour(studio):
     load_vault(studio)
     assert not other_host.exists() and not old_style.exists()
     assert (folder / ".我的草稿.md.tmp").exists()
+
+
+CACHE_WRITER = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    from vaultcrm.vault.writer import write_atomic
+
+    def stuck(src, dst):
+        print(src, flush=True)
+        time.sleep(600)
+
+    os.replace = stuck
+    folder = Path(sys.argv[1]) / ".vaultcrm" / "cache"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / "notes-00.msgpack", "客户姓名: 张三, 联系方式: 13800138000".encode())
+""")
+
+
+def test_a_killed_cache_writers_temp_file_is_swept_too(studio):
+    """Cache shards hold whole notes: after a `forget` their temp copies must not outlive the erasure."""
+    proc = subprocess.Popen([sys.executable, "-c", CACHE_WRITER, str(studio)], stdout=subprocess.PIPE, text=True)
+    temp = Path(proc.stdout.readline().strip())
+    proc.kill()
+    proc.wait()
+    assert temp.is_file() and temp.parent.name == "cache"
+    stats(studio)
+    assert not temp.exists()

@@ -40,6 +40,7 @@ from ..vault.writer import (
     UnsafePathError,
     create_exclusive,
     safe_path,
+    sweep_temp_files,
     write_atomic,
 )
 from .config import STATE_DIR
@@ -395,21 +396,14 @@ def _pending(root: Path) -> list[Path]:
 
 
 def sweep_cache_leftovers(root: Path) -> None:
-    """Remove the parse cache's temp files (`.notes-07.pickle.PID.tmp`) whose writer was killed: they
-    hold notes as they were, which after a `forget` must not outlive the erasure."""
+    """Remove the parse cache's temp files whose writer was killed: they hold notes as they were,
+    which after a `forget` must not outlive the erasure (vault/writer.py keeps a live writer's)."""
     folder = Path(root) / STATE_DIR / "cache"
     try:
         names = os.listdir(folder)
     except OSError:
         return
-    for name in names:
-        parts = name.split(".")
-        if name.startswith(".") and name.endswith(".tmp") and len(parts) > 2 and parts[-2].isdigit() \
-                and not process_alive(int(parts[-2])):
-            try:
-                os.unlink(folder / name)
-            except OSError:
-                pass
+    sweep_temp_files(folder / name for name in names)
 
 
 def _replay(root: Path, path: Path) -> Recovered | None:

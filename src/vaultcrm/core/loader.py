@@ -112,16 +112,18 @@ def _workers(requested: int | None) -> int:
 
 
 def _sweep(root: Path, temp_files: list[str]) -> None:
-    """Remove temp files a killed vaultcrm left behind, beside notes and in `.vaultcrm/` (ids.json's).
+    """Remove temp files a killed vaultcrm left behind, beside notes, in `.vaultcrm/` (ids.json's) and in
+    its cache (shards hold whole notes).
 
     Every command loads the vault before it writes, so they go at the start of the next command;
     vault/writer.py keeps any a running writer still owns.
     """
-    try:
-        with os.scandir(root / STATE_DIR) as entries:
-            temp_files.extend(e.path for e in entries if TEMP_MARK in e.name and e.name.endswith(".tmp"))
-    except OSError:
-        pass
+    for folder in (root / STATE_DIR, root / STATE_DIR / "cache"):
+        try:
+            with os.scandir(folder) as entries:
+                temp_files.extend(e.path for e in entries if TEMP_MARK in e.name and e.name.endswith(".tmp"))
+        except OSError:
+            pass
     if temp_files:
         sweep_temp_files(temp_files)
 
