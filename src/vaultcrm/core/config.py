@@ -19,7 +19,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator, m
 from ..diagnostics import Diagnostic, Severity
 from ..errors import ConfigError
 from ..models.fields import EmptyAsList, Minutes, Money, Section, TextList, Time, ref
-from ..values import ChoiceEnum
+from ..values import ChoiceEnum, parse_list
 from ..vault import bounds
 from .reminder_kinds import check_channel_filters
 
@@ -56,6 +56,22 @@ class TechnicianConfig(Section):
     hours: Optional[Hours] = ref("工作时间")
     days_off: TextList = ref("休息日", list)
     commission: float = ref("提成比例", 0.0)
+
+
+class RoomConfig(Section):
+    services: TextList = ref("服务项目", list)  # empty: the room takes any service
+
+
+def _rooms(value: object) -> object:
+    """`房间` as a list of names (`[房间A, 足疗区]`) or a mapping of name → `{服务项目: [...]}`."""
+    if isinstance(value, dict):
+        return {str(k).strip(): ({} if v is None else v) for k, v in value.items()}
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):  # `- 足疗区: {服务项目: [足疗]}`
+        rooms: dict = {}
+        for item in value:
+            rooms.update(_rooms(item) if isinstance(item, dict) else {str(item).strip(): {}})
+        return rooms
+    return {name: {} for name in parse_list(value)}
 
 
 class Folders(Section):
@@ -240,7 +256,7 @@ class Settings(Section):
     operator: Optional[str] = ref("操作人")
     services: dict[str, ServiceConfig] = ref("服务项目", dict)
     technicians: dict[str, TechnicianConfig] = ref("技师", dict)
-    rooms: TextList = ref("房间", list)
+    rooms: Annotated[dict[str, RoomConfig], BeforeValidator(_rooms)] = ref("房间", dict)
     folders: Folders = ref("目录", Folders)
     followups: FollowUpRules = ref("跟进规则", FollowUpRules)
     reminders: ReminderRules = ref("提醒规则", ReminderRules)
@@ -311,5 +327,5 @@ def load_settings(root: Path) -> tuple[Settings, list[Diagnostic]]:
 
 
 __all__ = ["CONFIG_NAME", "STATE_DIR", "ChannelType", "Field", "FollowUpRules", "Folders", "Hours",
-           "MembershipRules", "ReminderChannel", "ReminderRules", "SegmentRules", "ServiceConfig", "Settings",
+           "MembershipRules", "ReminderChannel", "ReminderRules", "RoomConfig", "SegmentRules", "ServiceConfig", "Settings",
            "TechnicianConfig", "TierConfig", "load_settings"]
