@@ -223,9 +223,11 @@ def fits(slot: Slot, service: str | None, others: list[Appointment], settings: S
 
 # -- finding alternatives -------------------------------------------------------------------------
 def free_rooms(slot: Slot, others: list[Appointment], settings: Settings, service: str | None = None) -> list[str]:
-    """Configured rooms free for the slot and serving `service`, in config order (the first is picked)."""
-    return [room for room in settings.rooms if serves(room, service, settings)
-            and not clashes(Slot(slot.start, slot.minutes, None, room), others, settings)]
+    """Configured rooms free for the slot and serving `service`, the first to pick first: rooms that list
+    the service (the 足疗区 for 足疗) before rooms that take anything, each in config order."""
+    rooms = [room for room in settings.rooms if serves(room, service, settings)
+             and not clashes(Slot(slot.start, slot.minutes, None, room), others, settings)]
+    return sorted(rooms, key=lambda room: not settings.rooms[room].services)
 
 
 def free_technicians(slot: Slot, service: str | None, others: list[Appointment], settings: Settings, *,

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from ..diagnostics import Diagnostic, Severity
 from ..errors import ConfigError
@@ -270,6 +270,17 @@ class Settings(Section):
         if value is None:
             return {}
         return {k: ({} if v is None else v) for k, v in value.items()} if isinstance(value, dict) else value
+
+    @field_validator("rooms")
+    @classmethod
+    def _rooms_serve_known_services(cls, rooms: dict[str, RoomConfig], info: ValidationInfo):
+        known = info.data.get("services") or {}
+        for name, room in rooms.items():
+            unknown = [s for s in room.services if known and s not in known]
+            if unknown:
+                raise ValueError(f"房间「{name}」的服务项目「{'、'.join(unknown)}」不在 服务项目 中"
+                                 f"（有：{'、'.join(known)}）")
+        return rooms
 
     @field_validator("timezone")
     @classmethod
