@@ -27,6 +27,7 @@ from ..errors import ConflictError, NotFoundError
 from ..models import Appointment, Customer
 from ..values import AppointmentStatus, Channel, Strength
 from . import lifecycle
+from .availability import customers_own
 from .safety import Briefing, brief
 from .slots import Slot, check_names, place
 
@@ -91,12 +92,6 @@ def find_appointment(index: VaultIndex, appointment_id: str) -> Appointment:
     if found is None:
         raise NotFoundError(f"找不到预约 {appointment_id}（预约编号形如 APP-2026-001）")
     return found
-
-
-def customers_own(index: VaultIndex, customer: Customer, appointments: list[Appointment]) -> list[Appointment]:
-    """The customer's own among `appointments` (a profile's by its key; a new customer's by name and phone)."""
-    key = customer.id or index.customer_key(None, customer.name, customer.phone)
-    return [a for a in appointments if key and index.key_of(a) == key]
 
 
 # -- book -----------------------------------------------------------------------------------------
@@ -218,4 +213,4 @@ def reschedule(root: Path, appointment_id: str, date: dt.date, time: dt.time, *,
 
 
 __all__ = ["Booked", "BookingPlan", "BookingRequest", "Move", "StatusChange", "book", "change_status",
-           "customers_own", "find_appointment", "plan_booking", "reschedule"]
+           "find_appointment", "plan_booking", "reschedule"]
