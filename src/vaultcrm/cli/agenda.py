@@ -13,9 +13,12 @@ from typing import Annotated, Optional
 import typer
 from rich.cells import cell_len
 from rich.markup import escape
+from rich.text import Text
 
 from ..booking.availability import Availability, FreeQuery, find_free
-from ..values import parse_date, parse_time
+from ..booking.board import ALL_ROOMS, TECHNICIAN, Board, Lane, board_json, build_board
+from ..core.render import render
+from ..values import AppointmentStatus, parse_date, parse_time
 from .base import app, console, console_err, open_vault, warn_diagnostics
 from .options import OutputFormat, UsageError, parse_at, parse_format, parse_option, require_option
 
@@ -115,4 +118,148 @@ def free_lines(found: Availability) -> list[str]:
         lines.append(f"  {s.start:%H:%M}–{s.end:%H:%M}  {pad(s.technician or '不限', techs)}  {s.room or ''}".rstrip())
     if q.limit is not None and len(found.slots) >= q.limit:
         lines.append(f"（只列出最早的 {q.limit} 个；--limit 0 列出全部）")
+    return lines
+
+
+# -- agenda ---------------------------------------------------------------------------------------
+_ALL_ROOMS = {"全部", "所有", "all", "*"}
+_STATUS_STYLE = {AppointmentStatus.PENDING: "yellow", AppointmentStatus.CONFIRMED: "green",
+                 AppointmentStatus.IN_PROGRESS: "cyan", AppointmentStatus.COMPLETED: "blue",
+                 AppointmentStatus.CANCELLED: "dim", AppointmentStatus.NO_SHOW: "dim"}
+_STEPS = (5, 10, 15, 20, 30, 60)  # minutes per cell of the time bar
+
+
+@app.command()
+def agenda(
+    date: Annotated[Opt, typer.Option("--date", "-d", help="哪一天 YYYY-MM-DD，或 今天/明天（默认今天）")] = None,
+    technician: Annotated[Opt, typer.Option("--technician", help="只看该技师")] = None,
+    room: Annotated[Opt, typer.Option("--room", help="看房间：房间名，或 全部（all）")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="text、md 或 json")] = "text",
+    at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
+) -> None:
+    """当天排班看板：每位技师一条时间线，列出预约（客户、项目、房间、状态）和空闲时段，标出冲突与超订的房间。"""
+    fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.MD, OutputFormat.JSON})
+    vault = open_vault()
+    warn_diagnostics(vault.diagnostics)
+    now = parse_at(at) or vault.settings.now()
+    day = parse_day(date, now.date())
+    room_name = (room or "").strip() or None
+    board = build_board(day, vault.index.appointments_on(day), vault.settings,
+                        technician=(technician or "").strip() or None,
+                        room=ALL_ROOMS if room_name and room_name.lower() in _ALL_ROOMS else room_name)
+    if fmt is OutputFormat.JSON:
+        console.print_json(json.dumps(board_json(board), ensure_ascii=False))
+        return
+    lanes = board.technicians + (board.rooms if room_name else [])
+    if fmt is OutputFormat.MD:
+        text = render("agenda.md.j2", vault.root / vault.settings.folders.templates, board=board, lanes=lanes,
+                      weekday=weekday(day))
+        console.print(text.rstrip("\n"), markup=False, highlight=False)
+        return
+    for line in agenda_lines(board, lanes, width=console.width, terminal=console.is_terminal):
+        console.print(line, highlight=False)
+
+
+def duration(minutes: int) -> str:
+    """45分钟, 2小时, 2小时10分."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest}分钟"
+    return f"{hours}小时" + (f"{rest}分" if rest else "")
+
+
+def fit(text: str, width: int) -> str:
+    """Cut to `width` cells (with … when cut), then pad."""
+    if cell_len(text) > width:
+        while text and cell_len(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return pad(text, width)
+
+
+def _scale(board: Board, width: int) -> int:
+    minutes = int((board.closing - board.opening).total_seconds() // 60)
+    return next((step for step in _STEPS if -(-minutes // step) <= width - 4), _STEPS[-1])
+
+
+def _axis(board: Board, step: int) -> Text:
+    cells = -(-int((board.closing - board.opening).total_seconds() // 60) // step)
+    per_hour = 60 // step
+    every = next(k for k in (1, 2, 3, 4, 6, 12, 24) if k * per_hour >= 3)
+    line = [" "] * (cells + 2)
+    t = board.opening.replace(minute=0) + (dt.timedelta(hours=1) if board.opening.minute else dt.timedelta(0))
+    while t < board.closing:
+        i = int((t - board.opening).total_seconds() // 60) // step
+        if t.hour % every == 0 and i + 2 <= len(line):
+            line[i:i + 2] = list(f"{t.hour:02d}")
+        t += dt.timedelta(hours=1)
+    return Text("    " + "".join(line).rstrip(), style="dim")
+
+
+def _bar(board: Board, lane: Lane, step: int) -> Text:
+    bar = Text("    ")
+    cells = -(-int((board.closing - board.opening).total_seconds() // 60) // step)
+    shown = [e for e in lane.entries if e.takes_time]
+    for i in range(cells):
+        start = board.opening + dt.timedelta(minutes=i * step)
+        end = start + dt.timedelta(minutes=step)
+        hit = next((e for e in shown if e.start < end and start < e.end), None)
+        if hit is not None:
+            bar.append("█", style="bold red" if hit.id in lane.clashing else _STATUS_STYLE[hit.status])
+        elif lane.hours and lane.hours[0] <= start and end <= lane.hours[1]:
+            bar.append("·", style="dim")
+        else:
+            bar.append(" ")
+    return bar
+
+
+def _heading(lane: Lane) -> Text:
+    head = Text(f"{lane.kind} ", style="dim")
+    head.append(lane.name, style="bold")
+    if lane.day_off:
+        head.append(f"  休息（{lane.day_off}）", style="dim")
+    elif lane.hours:
+        head.append(f"  {lane.hours[0]:%H:%M}–{lane.hours[1]:%H:%M}", style="dim")
+    if lane.clashing:
+        head.append("  ⚠ 冲突", style="bold red")
+    return head
+
+
+def _row(lane: Lane, item) -> Text:
+    span = f"  {item.start:%H:%M}–{item.end:%H:%M}  "
+    if item.is_gap:
+        return Text(f"{span}空闲 {duration(item.minutes)}", style="green")
+    where = item.room if lane.kind == TECHNICIAN else item.technician
+    line = (f"{span}{fit(item.customer or '—', 8)}  {fit(item.service or '—', 12)}  {fit(where or '—', 6)}  "
+            f"{fit(item.status.value, 6)}  {item.id}")
+    if item.id in lane.clashing:
+        return Text(line + " ⚠冲突", style="bold red")
+    return Text(line, style="dim" if not item.takes_time else "")
+
+
+def agenda_lines(board: Board, lanes: list[Lane], *, width: int = 80, terminal: bool = False) -> list[Text]:
+    """The board as lines no wider than `width` (80 at most); a time bar per lane on a terminal only."""
+    width = min(width, 80)
+    lines = [Text(f"{board.day}（{weekday(board.day)}）排班", style="bold")]
+    step = _scale(board, width)
+    if terminal and lanes:
+        lines.append(_axis(board, step))
+    for lane in lanes:
+        lines.append(Text(""))
+        lines.append(_heading(lane))
+        if terminal and (lane.hours or lane.entries):
+            lines.append(_bar(board, lane, step))
+        rows = lane.timeline()
+        lines.extend(_row(lane, item) for item in rows)
+        if not rows:
+            lines.append(Text("  当天没有预约", style="dim"))
+    if board.conflicts:
+        lines.append(Text(""))
+        lines.append(Text(f"冲突 {len(board.conflicts)} 处：", style="bold red"))
+        for c in board.conflicts:
+            what = "重复预约" if c.resource == TECHNICIAN else "超订"
+            lines.append(Text(f"  ⚠ {c.resource} {c.name} {what} {c.start:%H:%M}–{c.end:%H:%M}", style="red"))
+            for e in (c.first, c.second):
+                lines.append(Text(f"    {e.id} {fit(e.customer, 8).rstrip()} {e.start:%H:%M}–{e.end:%H:%M} "
+                                  f"{e.service}", style="red"))
     return lines
