@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import yaml
@@ -195,3 +196,66 @@ def test_unassigned_appointments_get_their_own_lane():
     board = board_of(("A1", "14:00", 60, None, None, "待服务"))
     assert [lane.name for lane in board.technicians][-1] == "未安排"
     assert board.technicians[-1].free == []
+
+
+# -- the board as a note ----------------------------------------------------------------------------
+TASK = re.compile(r"^    (?P<label>[^:#;\n]+?) :(?:(?P<tag>crit|done|active), )?(?P<start>\d\d:\d\d), (?P<end>\d\d:\d\d)$")
+
+
+def parse_gantt(text: str) -> dict:
+    """A structure check of Mermaid's gantt grammar as the note uses it: header, sections, tasks."""
+    blocks = re.findall(r"```mermaid\n(.*?)```", text, re.S)
+    assert len(blocks) == 1
+    lines = blocks[0].splitlines()
+    assert lines[0] == "gantt"
+    assert "    dateFormat HH:mm" in lines and "    axisFormat %H:%M" in lines
+    sections: dict[str, list[dict]] = {}
+    current = None
+    for line in lines[1:]:
+        if line.startswith(("    title ", "    dateFormat ", "    axisFormat ")):
+            assert current is None, "settings come before the sections"
+        elif line.startswith("    section "):
+            current = line.removeprefix("    section ")
+            assert current and ":" not in current and current not in sections
+            sections[current] = []
+        else:
+            m = TASK.match(line)
+            assert m and current is not None, f"not a task line: {line!r}"
+            assert dt.time.fromisoformat(m["start"]) < dt.time.fromisoformat(m["end"])
+            sections[current].append(m.groupdict())
+    assert all(sections.values())
+    return sections
+
+
+def test_stats_keeps_a_schedule_note_per_day_with_appointments(busy, cli):
+    result = cli(busy, "stats", *AT)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (busy / "排班").iterdir()) == ["2026-02-12.md"]
+    text = (busy / "排班/2026-02-12.md").read_text(encoding="utf-8")
+    assert text.startswith("# 2026-02-12（周四）排班\n")
+    sections = parse_gantt(text)
+    assert list(sections) == ["李师傅", "王师傅", "张技师", "阿明"]
+    assert [(t["label"], t["tag"], t["start"], t["end"]) for t in sections["李师傅"]] == [
+        ("张三 全身推拿 房间A", "crit", "14:00", "15:00"), ("李四 全身推拿 房间B", "crit", "14:30", "15:30")]
+    assert [t["start"] for t in sections["王师傅"]] == ["16:00"]  # the cancelled 10:00 takes no time
+    assert "## 技师 李师傅（09:00–18:00）" in text and "| 14:00–15:00 | 张三 | 全身推拿 | 房间A | 待服务 ⚠冲突 | APP-2026-001 |" in text
+    assert "## 冲突" in text
+    assert cli(busy, "stats", *AT).stdout.strip() == "统计笔记已是最新，无需改动"
+
+
+def test_a_day_whose_appointments_left_keeps_an_empty_board(busy, cli):
+    cli(busy, "stats", *AT)
+    for note in (busy / "预约").iterdir():
+        note.unlink()
+    result = cli(busy, "stats", *AT)
+    assert "排班/2026-02-12.md" in result.stdout
+    text = (busy / "排班/2026-02-12.md").read_text(encoding="utf-8")
+    assert "```mermaid" not in text and "## 技师 李师傅（09:00–18:00）" in text and "## 冲突" not in text
+
+
+def test_gantt_labels_cannot_break_the_chart():
+    board = board_of(("A1", "14:00", 60, "李:师傅", "房间#1", "待服务"))
+    from vaultcrm.booking.board import gantt_sections
+
+    [section] = gantt_sections(board)
+    assert section.name == "李 师傅" and ":" not in section.tasks[0].label and "#" not in section.tasks[0].label

@@ -224,6 +224,45 @@ def build_board(day: dt.date, appointments: Iterable[Appointment], settings: Set
     return Board(day, techs, rooms, conflicts, opening, closing)
 
 
+@dataclass(frozen=True)
+class GanttTask:
+    label: str
+    tags: str  # Mermaid's: crit (a clash), done (已完成), active (服务中)
+    start: str  # HH:MM
+    end: str
+
+
+@dataclass(frozen=True)
+class GanttSection:
+    name: str
+    tasks: list[GanttTask]
+
+
+def _gantt_text(text: str) -> str:
+    """Mermaid gantt reads `:` as the start of the task data and `#`/`;` as comments or breaks."""
+    for ch in ":：;#\r\n":
+        text = text.replace(ch, " ")
+    return " ".join(text.split()) or "—"
+
+
+def gantt_sections(board: Board) -> list[GanttSection]:
+    """One section per technician lane with appointments that take time, a task per appointment."""
+    sections = []
+    for lane in board.technicians:
+        tasks = []
+        for e in lane.entries:
+            if not e.takes_time:
+                continue
+            tags = "crit" if e.id in lane.clashing else {AppointmentStatus.COMPLETED: "done",
+                                                         AppointmentStatus.IN_PROGRESS: "active"}.get(e.status, "")
+            end = e.end if e.end.date() == e.start.date() else dt.datetime.combine(e.start.date(), dt.time(23, 59))
+            label = _gantt_text(" ".join(x for x in (e.customer, e.service, e.room) if x))
+            tasks.append(GanttTask(label, tags, f"{e.start:%H:%M}", f"{end:%H:%M}"))
+        if tasks:
+            sections.append(GanttSection(_gantt_text(lane.name), tasks))
+    return sections
+
+
 def board_json(board: Board) -> dict:
     """The board as SPEC's JSON: times HH:MM."""
     def item(e: Entry) -> dict:
@@ -241,5 +280,5 @@ def board_json(board: Board) -> dict:
     }
 
 
-__all__ = ["ALL_ROOMS", "Board", "Conflict", "Entry", "Gap", "Lane", "ROOM", "TECHNICIAN", "UNASSIGNED", "board_json",
-           "build_board", "free_gaps"]
+__all__ = ["ALL_ROOMS", "Board", "Conflict", "Entry", "Gap", "GanttSection", "GanttTask", "Lane", "ROOM", "TECHNICIAN", "UNASSIGNED", "board_json",
+           "build_board", "free_gaps", "gantt_sections"]

@@ -82,6 +82,7 @@ class Folders(Section):
     reminders: str = ref("提醒", "提醒")
     daily: str = ref("日报", "统计/日报")
     monthly: str = ref("月报", "统计/月报")
+    schedule: str = ref("排班", "排班")  # the day board as a note, one per day with appointments
     dashboard: str = ref("总览", "服务追踪表.md")
     templates: str = ref("模板", ".vaultcrm/templates")
 
