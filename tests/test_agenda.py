@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,6 +18,7 @@ from vaultcrm.cli.agenda import agenda_lines
 from vaultcrm.core.config import Settings
 from vaultcrm.core.loader import load_vault
 
+REPO_NODE = Path(os.environ.get("VAULTCRM_NODE_CACHE", Path.home() / ".cache" / "vaultcrm-tests" / "node"))
 THU = dt.date(2026, 2, 12)  # 李师傅 09–18, 王师傅 12–21, 张技师 09–21 (business hours); buffer 10
 AT = ("--at", "2026-02-12 08:00")
 DAY = ("--date", "2026-02-12")
@@ -259,3 +262,22 @@ def test_gantt_labels_cannot_break_the_chart():
 
     [section] = gantt_sections(board)
     assert section.name == "李 师傅" and ":" not in section.tasks[0].label and "#" not in section.tasks[0].label
+
+
+@pytest.mark.slow
+def test_the_gantt_renders_in_mermaid(busy, cli, tmp_path):
+    """Where Chromium and mermaid are at hand (see test_mermaid_render.py), the chart really renders."""
+    from test_mermaid_render import BROWSERS, render_all
+
+    import shutil
+
+    browser = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+    if browser is None:
+        pytest.skip("Chromium is not installed")
+    request_script = REPO_NODE / "node_modules/mermaid/dist/mermaid.min.js"
+    if not request_script.is_file():
+        pytest.skip("mermaid is not installed (test_mermaid_render.py installs it)")
+    assert cli(busy, "stats", *AT).exit_code == 0
+    text = (busy / "排班/2026-02-12.md").read_text(encoding="utf-8")
+    sources = re.findall(r"```mermaid\n(.*?)```", text, re.S)
+    assert render_all(browser, request_script, sources, tmp_path) == ["ok"]
