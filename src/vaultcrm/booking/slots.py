@@ -199,14 +199,17 @@ def clashes(slot: Slot, others: Iterable[Appointment], settings: Settings) -> li
     buffer = dt.timedelta(minutes=settings.buffer_minutes or 0)
     found = []
     for other in others:
+        same_technician = bool(slot.technician) and (other.service.technician or "").strip() == slot.technician
+        same_room = bool(slot.room) and (other.service.room or "").strip() == slot.room
+        if not (same_technician or same_room):
+            continue
         span = occupancy(other, settings)
         if span is None:
             continue
         start, end = span
-        if slot.technician and (other.service.technician or "").strip() == slot.technician \
-                and slot.start < end + buffer and start < slot.end + buffer:
+        if same_technician and slot.start < end + buffer and start < slot.end + buffer:
             found.append(Clash(other, "技师", slot.technician, start, end))
-        elif slot.room and (other.service.room or "").strip() == slot.room and slot.start < end and start < slot.end:
+        elif same_room and slot.start < end and start < slot.end:
             found.append(Clash(other, "房间", slot.room, start, end))
     return found
 
@@ -270,11 +273,18 @@ def openings(day: dt.date, minutes: int, service: str | None, others: list[Appoi
     mine = list(mine)
     found: list[Slot] = []
     for name in technicians:
+        tech = settings.technicians.get(name or "")
+        if skill_problem(name, service, settings) or (tech is not None and is_day_off(tech.days_off, day)):
+            continue  # `fits` refuses every start of the day: no need to ask it each time
         first, last = day_bounds(day, settings, name)
+        if now is not None:
+            first = max(first, now)  # earlier starts are past
         for start in grid_starts(first, last):
-            slot = Slot(start, minutes, name, None)
-            if fits(slot, service, others, settings, now=now, mine=mine):
-                rooms = free_rooms(slot, others, settings, service) if settings.rooms else []
+            slot = Slot(start, minutes, name, None)  # what follows is `fits`, keeping the rooms it finds
+            if soft_problems(slot, service, settings, now=now, mine=mine) or clashes(slot, others, settings):
+                continue
+            rooms = free_rooms(slot, others, settings, service) if settings.rooms else []
+            if rooms or not settings.rooms:
                 found.append(replace(slot, room=rooms[0] if rooms else None))
     return sorted(found, key=lambda s: s.start)  # stable: at one time, technicians keep their order
 
