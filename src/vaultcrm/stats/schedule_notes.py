@@ -50,9 +50,11 @@ def render_schedule(vault, day: dt.date) -> str:
 def update_schedule_notes(vault, dates: Iterable[dt.date] | None = None) -> list[str]:
     """Rewrite the 排班 notes of `dates` (None: every day with appointments or a note); paths rewritten."""
     folder = vault.settings.folders.schedule
-    days = set(vault.index.appointments.dates("info", "date")) | _existing(vault.root, folder)
-    if dates is not None:
-        days &= set(dates)
+    existing = _existing(vault.root, folder)
+    if dates is None:
+        days = set(vault.index.appointments.dates("info", "date")) | existing
+    else:  # `watch`: only the days a save touched, without a pass over every appointment
+        days = {d for d in dates if d in existing or vault.index.appointments_on(d)}
     written = []
     for day in sorted(days):
         relpath = schedule_note_path(folder, day)
