@@ -281,3 +281,20 @@ def test_the_gantt_renders_in_mermaid(busy, cli, tmp_path):
     text = (busy / "排班/2026-02-12.md").read_text(encoding="utf-8")
     sources = re.findall(r"```mermaid\n(.*?)```", text, re.S)
     assert render_all(browser, request_script, sources, tmp_path) == ["ok"]
+
+
+@pytest.mark.slow
+def test_watch_keeps_the_schedule_note_current(busy):
+    from test_watch import WatchProcess, wait_until
+
+    w = WatchProcess(busy)
+    note = busy / "排班/2026-02-13.md"
+    assert (busy / "排班/2026-02-12.md").is_file() and not note.exists()  # brought up to date at start
+    (busy / "预约/APP-2026-007.md").write_text(app_note("APP-2026-007", customer="周九", customer_id="C-0009",
+                                                        date="2026-02-13", time="10:00", technician="张技师"),
+                                               encoding="utf-8")
+    try:
+        wait_until(lambda: note.is_file() and "周九 全身推拿 :10:00, 11:00" in note.read_text(encoding="utf-8"), 30,
+                   "the 排班 note of 2026-02-13", w)
+    finally:
+        assert w.stop() == 0 and "Traceback" not in w.output()
