@@ -48,6 +48,9 @@ def main() -> None:
     run(target, "同一时段再约同一位技师：冲突会被拒绝并给出可选时间（book）", "book", "--customer", "周先生",
         "--phone", "13912345678", "--date", "2026-11-24", "--time", "18:00", "--service", "足疗",
         "--technician", "陈技师", "--at", NOW, ok_codes=(0, 1))
+    run(target, "明天的排班看板（agenda）", "agenda", "--date", "2026-11-24", "--at", NOW)
+    run(target, "明天还有哪些时间能做足疗（free）", "free", "--service", "足疗", "--date", "2026-11-24",
+        "--limit", "5", "--at", NOW)
     in_progress = _in_progress_appointment(target)
     run(target, f"正在服务的 {in_progress} 做完了，记录服务（log）", "log", in_progress, "--satisfaction", "不满意",
         "--stars", "2", "--effect", "肩颈仍紧", "--suggestion", "希望力度再轻一点", "--after-notes", "右肩压痛明显",

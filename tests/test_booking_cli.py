@@ -234,7 +234,7 @@ def test_concurrent_bookings_get_distinct_ids(vault):
     root = vault({})
     procs = [subprocess.Popen([sys.executable, "-m", "vaultcrm", "--vault", str(root), "book", "-c", "赵六",
                                "--date", "2026-02-12", "--time", "14:00", "--service", "推拿",
-                               "--technician", f"技师{i}", "--room", f"房间{i}", *AT],
+                               "--technician", f"技师{i}", "--room", f"房间{i}", "--force", *AT],  # one customer, 16 places
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(16)]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 16, outputs

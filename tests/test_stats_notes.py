@@ -77,8 +77,8 @@ def test_stats_writes_a_note_per_day_and_month_with_records(golden, cli):
     assert days == ["2025-02-03.md", "2025-12-05.md", "2026-01-08.md", "2026-01-20.md", "2026-01-21.md",
                     "2026-02-12.md", "2026-02-13.md", "2026-02-14.md", "2026-02-20.md", "2026-02-25.md"]
     assert sorted(os.listdir(golden / MONTHLY)) == ["2025-02.md", "2025-12.md", "2026-01.md", "2026-02.md"]
-    assert f"已更新 {DAILY}/2026-02-12.md" in result.stdout
-    assert "15 篇笔记有变化" in result.stdout  # 10 days, 4 months, the dashboard
+    assert f"已更新 排班 7 篇、服务追踪表.md 1 篇、{DAILY} 10 篇、{MONTHLY} 4 篇" in result.stdout
+    assert "22 篇笔记有变化" in result.stdout  # 10 days, 4 months, the dashboard, 7 days with appointments
 
 
 def test_daily_note_content(golden, cli):
@@ -230,7 +230,7 @@ def test_incremental_api_for_watch(golden):
     """What `watch` does: the periods a changed record touches, then only those notes are rewritten."""
     vault = load_vault(golden)
     today = dt.date(2026, 2, 12)
-    assert len(update_statistics(vault, today=today)) == 15
+    assert len(update_statistics(vault, today=today)) == 15 + 7  # and the 排班 notes of 7 days
     assert update_statistics(vault, today=today) == []
     old = vault.index.appointments["APP-2026-013"]
     path = golden / old.path
@@ -240,7 +240,8 @@ def test_incremental_api_for_watch(golden):
     dates, months = affected_periods([old, new], vault.index)
     assert dates == {dt.date(2026, 1, 21), dt.date(2026, 1, 22)} and months == {Month(2026, 1)}
     written = update_statistics(vault, dates=dates, months=months, today=today)
-    assert sorted(written) == [f"{DAILY}/2026-01-21.md", f"{DAILY}/2026-01-22.md"]  # January's figures did not move
+    assert sorted(written) == ["排班/2026-01-21.md", "排班/2026-01-22.md",
+                               f"{DAILY}/2026-01-21.md", f"{DAILY}/2026-01-22.md"]  # January's figures did not move
 
 
 def test_affected_periods_follow_a_customers_first_service(golden):

@@ -31,6 +31,7 @@ from ..errors import ConflictError, NotFoundError
 from ..models import Appointment, Customer
 from ..values import AppointmentStatus, Channel, Strength
 from . import lifecycle
+from .availability import customers_own
 from .safety import Briefing, brief
 from .slots import Slot, check_names, place
 
@@ -107,9 +108,10 @@ def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now
     if customer is None:
         customer = new_customer(req.customer, req.phone, req.channel)
     minutes = req.duration or settings.service_duration(service)
+    day = index.appointments_on(req.date)
     placement = place(Slot(dt.datetime.combine(req.date, req.time), minutes, req.technician, req.room), service,
-                      index.appointments_on(req.date), settings, preferred=customer.preferences.technician,
-                      force=req.force)
+                      day, settings, preferred=customer.preferences.technician, force=req.force, now=now,
+                      mine=customers_own(index, customer, day))
     briefing = brief(None if is_new else customer, None if is_new else index.history(customer.id), service,
                      settings, now.date())
     refusals = briefing.refusals()
@@ -197,7 +199,10 @@ def change_status(root: Path, appointment_id: str, new: AppointmentStatus, *, op
         return StatusChange(appointment, old, new, False)
     lifecycle.check_transition(appointment.id, old, new, force=force)
     when = now or vault.settings.now()
-    line = lifecycle.transition_entry(when, old, new, operator_name(operator, vault.settings), forced=force)
+    early = lifecycle.check_no_show(appointment.id, new, appointment.start, when, force=force)
+    who = operator_name(operator, vault.settings)
+    line = (lifecycle.entry(when, f"{old.value} → {new.value}", who, forced=True) if early
+            else lifecycle.transition_entry(when, old, new, who, forced=force))
     store.update_record(root, appointment, {("预约状态", "当前状态"): new},
                         append={("预约状态", "状态更新"): [line]}, loaded=vault.loaded_stamp(appointment))
     return StatusChange(appointment, old, new, True)
@@ -223,8 +228,10 @@ def reschedule(root: Path, appointment_id: str, date: dt.date, time: dt.time, *,
         old_tech, old_room = appointment.service.technician, appointment.service.room
         old = Slot(appointment.start, minutes, old_tech, old_room) if appointment.start else None
         wanted = Slot(dt.datetime.combine(date, time), minutes, technician or old_tech, room or old_room)
-        placement = place(wanted, service, vault.index.appointments_on(date), settings,
-                          ignore_id=appointment.id, force=force, pick=False)
+        day = vault.index.appointments_on(date)
+        key = vault.index.key_of(appointment)
+        placement = place(wanted, service, day, settings, ignore_id=appointment.id, force=force, pick=False,
+                          now=now or settings.now(), mine=[a for a in day if key and vault.index.key_of(a) == key])
         new = placement.slot
         changes: dict[tuple, object] = {}
         what = []

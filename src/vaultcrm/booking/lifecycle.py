@@ -40,6 +40,16 @@ def check_transition(appointment_id: str, old: S, new: S, *, force: bool = False
                         "；确需更改请加 --force")
 
 
+def check_no_show(appointment_id: str, new: S, start: dt.datetime | None, now: dt.datetime, *,
+                  force: bool = False) -> bool:
+    """未到店 only once the appointment's start has come; True when `--force` let an early one through."""
+    early = new is S.NO_SHOW and start is not None and now < start
+    if early and not force:
+        raise ConflictError(f"{appointment_id} 的开始时间 {start:%Y-%m-%d %H:%M} 还没到（现在 {now:%Y-%m-%d %H:%M}），"
+                            "不能标记为「未到店」；确需更改请加 --force")
+    return early
+
+
 def entry(when: dt.datetime, what: str, operator: str, *, forced: bool = False) -> str:
     """One line of 状态更新: time, what happened, who (and whether it was forced)."""
     who = f"{operator}，强制" if forced else operator
@@ -50,4 +60,4 @@ def transition_entry(when: dt.datetime, old: S, new: S, operator: str, *, forced
     return entry(when, f"{old.value} → {new.value}", operator, forced=forced and not allowed(old, new))
 
 
-__all__ = ["TRANSITIONS", "allowed", "check_transition", "entry", "transition_entry"]
+__all__ = ["TRANSITIONS", "allowed", "check_no_show", "check_transition", "entry", "transition_entry"]

@@ -47,7 +47,8 @@ def book(
     strength: Annotated[Opt, typer.Option("--strength", help="力度要求：轻 中 重")] = None,
     note: Annotated[Opt, typer.Option("--note", help="其他需求")] = None,
     by: Annotated[Opt, typer.Option("--by", help="创建人（默认：配置中的操作人或系统用户）")] = None,
-    force: Annotated[bool, typer.Option("--force", help="越过过敏/禁忌、爽约上限、营业与工作时间、技能的限制（时间冲突除外）")] = False,
+    force: Annotated[bool, typer.Option("--force", help="越过过敏/禁忌、爽约上限、营业与工作时间、技能、房间所做项目、已过去的时间、"
+                                                     "同一客户的时间重叠（技师与房间的时间冲突除外）")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="在终端中也不再询问确认")] = False,
     format: Annotated[str, typer.Option("--format", "-f", help="text 或 json")] = "text",
     at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
@@ -165,7 +166,7 @@ def status(
     appointment_id: Annotated[str, typer.Argument(metavar="ID", help="预约编号，如 APP-2026-001")],
     state: Annotated[str, typer.Argument(metavar="STATE", help=f"新状态：{_STATES}")],
     by: Annotated[Opt, typer.Option("--by", help="操作人（默认：配置中的操作人或系统用户）")] = None,
-    force: Annotated[bool, typer.Option("--force", help="允许离开终态（已完成、已取消、未到店）或不在流转表中的变更")] = False,
+    force: Annotated[bool, typer.Option("--force", help="允许离开终态（已完成、已取消、未到店）、不在流转表中的变更，或在开始前标记未到店")] = False,
     at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
 ) -> None:
     """修改预约状态（待服务 → 已确认 → 服务中 → 已完成 …），并记入 预约状态.状态更新。"""
@@ -191,7 +192,7 @@ def reschedule(
     technician: Annotated[Opt, typer.Option("--technician", help="改由该技师服务（默认不变）")] = None,
     room: Annotated[Opt, typer.Option("--room", help="改用该房间（默认不变）")] = None,
     by: Annotated[Opt, typer.Option("--by", help="操作人（默认：配置中的操作人或系统用户）")] = None,
-    force: Annotated[bool, typer.Option("--force", help="越过营业与工作时间、技能的限制（时间冲突除外）")] = False,
+    force: Annotated[bool, typer.Option("--force", help="越过营业与工作时间、技能、房间所做项目、已过去的时间、同一客户时间重叠的限制（技师与房间的时间冲突除外）")] = False,
     at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
 ) -> None:
     """预约改期：重新检查冲突（不含该预约自身），并记入 预约状态.状态更新。"""

@@ -23,12 +23,20 @@ from typing import Annotated, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ..diagnostics import Diagnostic, Severity, warning
 from ..errors import ConfigError
 from ..models.fields import EmptyAsList, Minutes, Money, Section, TextList, Time, ref
-from ..values import ChoiceEnum, parse_date, weekday_of
+from ..values import ChoiceEnum, parse_date, parse_list, weekday_of
 from ..vault import bounds
 from ..vault.lines import key_line
 from .reminder_kinds import check_channel_filters
@@ -107,6 +115,22 @@ class TechnicianConfig(Section):
         return value
 
 
+class RoomConfig(Section):
+    services: TextList = ref("服务项目", list)  # empty: the room takes any service
+
+
+def _rooms(value: object) -> object:
+    """`房间` as a list of names (`[房间A, 足疗区]`) or a mapping of name → `{服务项目: [...]}`."""
+    if isinstance(value, dict):
+        return {str(k).strip(): ({} if v is None else v) for k, v in value.items()}
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):  # `- 足疗区: {服务项目: [足疗]}`
+        rooms: dict = {}
+        for item in value:
+            rooms.update(_rooms(item) if isinstance(item, dict) else {str(item).strip(): {}})
+        return rooms
+    return {name: {} for name in parse_list(value)}
+
+
 class Folders(Section):
     appointments: str = ref("预约", "预约")
     services: str = ref("服务记录", "服务记录")
@@ -115,6 +139,7 @@ class Folders(Section):
     reminders: str = ref("提醒", "提醒")
     daily: str = ref("日报", "统计/日报")
     monthly: str = ref("月报", "统计/月报")
+    schedule: str = ref("排班", "排班")  # the day board as a note, one per day with appointments
     dashboard: str = ref("总览", "服务追踪表.md")
     templates: str = ref("模板", ".vaultcrm/templates")
 
@@ -296,7 +321,7 @@ class Settings(Section):
     operator: Optional[str] = ref("操作人")
     services: dict[str, ServiceConfig] = ref("服务项目", dict)
     technicians: dict[str, TechnicianConfig] = ref("技师", dict)
-    rooms: TextList = ref("房间", list)
+    rooms: Annotated[dict[str, RoomConfig], BeforeValidator(_rooms)] = ref("房间", dict)
     folders: Folders = ref("目录", Folders)
     followups: FollowUpRules = ref("跟进规则", FollowUpRules)
     reminders: ReminderRules = ref("提醒规则", ReminderRules)
@@ -324,6 +349,17 @@ class Settings(Section):
         if value is not None and value <= 0:
             raise ValueError(f"默认时长应大于 0 分钟（现为 {value}）")
         return value
+
+    @field_validator("rooms")
+    @classmethod
+    def _rooms_serve_known_services(cls, rooms: dict[str, RoomConfig], info: ValidationInfo):
+        known = info.data.get("services") or {}
+        for name, room in rooms.items():
+            unknown = [s for s in room.services if known and s not in known]
+            if unknown:
+                raise ValueError(f"房间「{name}」的服务项目「{'、'.join(unknown)}」不在 服务项目 中"
+                                 f"（有：{'、'.join(known)}）")
+        return rooms
 
     @field_validator("timezone")
     @classmethod
@@ -472,5 +508,5 @@ def _unknown_keys(model: type[BaseModel], data: object, path: tuple) -> Iterator
 
 
 __all__ = ["CONFIG_NAME", "STATE_DIR", "ChannelType", "Field", "FollowUpRules", "Folders", "Hours",
-           "MembershipRules", "ReminderChannel", "ReminderRules", "SegmentRules", "ServiceConfig", "Settings",
+           "MembershipRules", "ReminderChannel", "ReminderRules", "RoomConfig", "SegmentRules", "ServiceConfig", "Settings",
            "TechnicianConfig", "TierConfig", "load_settings"]

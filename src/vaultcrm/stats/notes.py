@@ -31,6 +31,7 @@ from ..vault.writer import (
 )
 from .figures import TREND_MONTHS, Ledger
 from .periods import Month
+from .schedule_notes import update_schedule_notes
 
 DASHBOARD_BLOCKS = ("每日统计", "月度统计", "预约来源", "预约时段")
 WEEKDAYS = "一二三四五六日"
@@ -153,6 +154,7 @@ def update_statistics(vault, *, dates: Iterable[dt.date] | None = None, months: 
                       year_ago_note=_link(monthly_note_path(folders.monthly, month.year_ago())))
         out.write(monthly_note_path(folders.monthly, month), text)
     _update_dashboard(vault, ledger, today, all_days, all_months, out)
+    out.written += update_schedule_notes(vault, dates)
     return out.written
 
 
