@@ -24,7 +24,7 @@ FORMAT = 3
 Entry = tuple[int, int, Optional[str], Optional[dict], tuple[Diagnostic, ...]]
 
 
-_PARSING_SOURCES = ("values.py", "models", "vault/reader.py", "vault/fastyaml.py")
+_PARSING_SOURCES = ("values.py", "models", "vault/reader.py", "vault/fastyaml.py", "vault/yaml_messages.py")
 
 
 def fingerprint(*parts: str) -> str:
