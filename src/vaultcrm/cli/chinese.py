@@ -41,7 +41,9 @@ ARGUMENT_NAMES: dict[str, str] = {"query": "客户", "customer_id": "客户编�
 
 _HEADING = re.compile(r"^(\s*)(" + "|".join(HEADINGS) + r"):(?:\n| )", re.MULTILINE)
 _TAGS = [(re.compile(r"\[default: (.*?)\]"), r"[默认：\1]"), (re.compile(r"\[required\]"), "[必填]"),
-         (re.compile(r"\[env var: (.*?)\]"), r"[环境变量：\1]")]
+         (re.compile(r"\[env var: (.*?)\]"), r"[环境变量：\1]"),
+         (re.compile(r"\[(\S+)<=x<=(\S+)\]"), r"[\1～\2]"), (re.compile(r"\[x>=(\S+)\]"), r"[≥\1]"),
+         (re.compile(r"\[x<=(\S+)\]"), r"[≤\1]")]
 _METAVAR = re.compile(r"<([A-Za-z_][\w\[\]|, ]*)>")
 _ARGUMENT = re.compile(r"([{\[])(" + "|".join(map(re.escape, ARGUMENT_NAMES)) + r")([}\]])")
 _ARGUMENT_TERM = re.compile(r"^(" + "|".join(map(re.escape, ARGUMENT_NAMES)) + r")(?= <|$)")
@@ -52,7 +54,7 @@ def _type_label(label: str) -> str:
     list_of = re.fullmatch(r"list\[(.*)\]", label)
     if list_of:
         return _type_label(list_of.group(1)) + "…"
-    return "|".join(TYPE_NAMES.get(part.strip(), part.strip()) for part in label.split("|"))
+    return "|".join("".join(TYPE_NAMES.get(word, word) for word in part.split()) for part in label.split("|"))
 
 
 def _translate_terms(text: str) -> str:
@@ -174,7 +176,7 @@ MESSAGES: list[tuple[str, Any]] = [
     (r"Option '(.*)' requires an argument\.", lambda m: f"选项「{m.group(1)}」后面缺少取值。"),
     (r"Option '(.*)' requires (\d+) arguments\.", lambda m: f"选项「{m.group(1)}」后面需要 {m.group(2)} 个取值。"),
     (r"Option '(.*)' does not take a value\.", lambda m: f"选项「{m.group(1)}」不接受取值。"),
-    (r"Got unexpected extra arguments?(?:\(s\))? \((.*)\)", lambda m: f"多余的参数：{m.group(1)}"),
+    (r"Got unexpected extra arguments?(?:\(s\))? \((.*)\)", lambda m: f"多余的参数：「{m.group(1)}」"),
     (r"Argument '(.*)' takes (\d+) values\.", lambda m: f"参数「{m.group(1)}」需要 {m.group(2)} 个取值。"),
     (r"Missing command\.", lambda m: "缺少子命令。"),
     (r"Could not open file '(.*)': (.*)", lambda m: f"无法打开文件「{m.group(1)}」：{m.group(2)}"),
