@@ -17,6 +17,7 @@ from ..errors import VaultCRMError
 from ..privacy.backup import apply_restore, create_backup, find_archive, list_backups, plan_restore
 from . import options
 from .base import app, console, vault_root
+from .tables import print_table
 from .stats import parse_at
 
 SHOWN = 15  # file names listed per group in a preview
@@ -70,7 +71,7 @@ def backup_list() -> None:
     table = Table("备份", "大小", "类型", title=f"备份（{root / '.vaultcrm' / 'backups'}）", title_justify="left")
     for a in archives:
         table.add_row(a.name, _size(a.size), "恢复前自动备份" if a.safety else "日常备份")
-    console.print(table)
+    print_table(table)
 
 
 def _show(label: str, names: list[str]) -> None:
