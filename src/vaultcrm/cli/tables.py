@@ -90,18 +90,22 @@ def wrap_cjk(text: str, width: int) -> str:
     return "\n".join("".join(pieces).strip() for pieces in lines if "".join(pieces).strip())
 
 
-def _prewrap(table: Table, console: Console) -> None:
-    """Fold the free-text columns ourselves, at the widths rich chose (rich would fold inside `12:20`)."""
+def _inner_widths(table: Table, console: Console) -> list[int] | None:
+    """The content width rich gives each column on this console (None if rich's internals moved)."""
     try:
-        widths = table._calculate_column_widths(console, console.options)
-    except Exception:  # noqa: BLE001 - rich internals moved: rich's own folding still applies
-        return
-    _, right, _, left = table.padding
-    for column, width in zip(table.columns, widths):
-        if column.no_wrap:
-            continue
-        inner = max(1, width - left - right)
-        column._cells = [Text(wrap_cjk(_plain(cell), inner)) for cell in column._cells]
+        options = console.options.update_width(console.width - table._extra_width)
+        widths = table._calculate_column_widths(console, options)
+        return [w - table._get_padding_width(i) for i, w in enumerate(widths)]
+    except Exception:  # noqa: BLE001 - a newer rich: fall back to an estimate and rich's own folding
+        return None
+
+
+def _fold_columns(table: Table, inner: list[int]) -> None:
+    """Fix the layout and fold the free-text columns ourselves (rich would fold inside `12:20`)."""
+    for column, width in zip(table.columns, inner):
+        column.width = width  # folded cells must not be measured anew
+        if not column.no_wrap:
+            column._cells = [Text(wrap_cjk(_plain(cell), width)) for cell in column._cells]
 
 
 def plain_lines(table: Table) -> list[str]:
@@ -140,8 +144,14 @@ def print_table(table: Table, console: Console | None = None) -> None:
                 column.no_wrap = True
             elif not column.no_wrap:
                 column.overflow = "fold"
-        if _needed_width(table, columns) <= console.width:
-            _prewrap(table, console)
+        inner = _inner_widths(table, console)
+        if inner is None:
+            if _needed_width(table, columns) <= console.width:
+                console.print(table)
+                return
+        elif all(width >= max(cell_len(v) for v in (header, *cells)) if column.no_wrap else width >= _FOLDED_MIN
+                 for column, width, (header, cells) in zip(table.columns, inner, columns)):
+            _fold_columns(table, inner)
             console.print(table)
             return
     for line in plain_lines(table):
