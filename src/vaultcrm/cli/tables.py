@@ -73,7 +73,8 @@ def wrap_cjk(text: str, width: int) -> str:
             if cut is not None and used(line[: cut + 1]) >= width // 2 and used(line[cut + 1:]) + cell_len(piece) <= width:
                 lines.append(line[: cut + 1])
                 line = line[cut + 1:]
-            elif (piece in _CLOSING or line[-1] in _OPENING) and len(line) > 1:
+            elif (piece in _CLOSING or line[-1] in _OPENING) and len(line) > 1 \
+                    and cell_len(line[-1]) + cell_len(piece) <= width:
                 lines.append(line[:-1])
                 line = line[-1:]
             else:
