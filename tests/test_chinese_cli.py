@@ -21,7 +21,7 @@ ALLOWED = COMMAND_NAMES | {
     "PENDING", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "CANCELLED", "NO_SHOW",
 }
 _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")
-_PATH = re.compile(r"\S*[/\\]\S*|[\w.-]+\.(?:md|yaml|csv|ics|zip|xlsx|log)\b")
+_PATH = re.compile(r"\S*[/\\]\S*|[\w.-]+\.(?:md|yaml|csv|ics|zip|xlsx|log|base)\b")
 
 
 def english_words(text: str, allowed: set[str] = frozenset()) -> list[str]:
