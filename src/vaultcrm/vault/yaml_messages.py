@@ -53,6 +53,7 @@ EXPLANATIONS: list[tuple[str, str]] = [
      "以 % 开头的行在 YAML 中是指令；如果是普通文字，请加引号"),
     (r"found unexpected document (?:separator|indicator)",
      "引号中的文字里出现了 --- 或 ...，请改写或把整段文字换成「|」块文本"),
+    (r"exceeded maximum nesting depth.*", "嵌套过深：括号或缩进的层数太多，请检查这一段是否写错"),
     (r"could not determine a constructor.*", "不支持的 YAML 标签（如 !!python/object），请删除该标签"),
 ]
 _EXPLANATIONS = [(re.compile(pattern, re.DOTALL), text) for pattern, text in EXPLANATIONS]
