@@ -196,3 +196,41 @@ def test_every_libyaml_problem_we_explain_is_chinese():
 
     for _, text in EXPLANATIONS:
         assert re.search(r"[\u4e00-\u9fff]", text) and english_words(text.format(start="这一行")) == []
+
+
+def test_a_missing_value_asked_for_on_a_terminal_is_complained_about_in_chinese(tmp_path):
+    """`book` without --customer on a terminal asks for it; an empty answer gets a Chinese complaint."""
+    import os
+    import pty
+    import select
+    import sys
+    import time
+
+    (tmp_path / "vaultcrm.yaml").write_text("店名: 测试\n", encoding="utf-8")
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execv(sys.executable, [sys.executable, "-m", "vaultcrm", "--vault", str(tmp_path), "book",
+                                  "-d", "2030-01-07", "-t", "10:00", "-s", "足疗"])
+    out = b""
+
+    def read(seconds: float) -> None:
+        nonlocal out
+        end = time.time() + seconds
+        while time.time() < end:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    return
+
+    read(4)
+    os.write(fd, b"\r")
+    read(2)
+    os.write(fd, "张三\r".encode())
+    read(4)
+    os.write(fd, b"n\r")
+    read(3)
+    os.waitpid(pid, 0)
+    text = out.decode("utf-8", "replace")
+    assert "错误：客户（姓名、客户编号或电话）不能为空" in text, text
+    assert "Error" not in text and "已取消" in text, text
