@@ -94,7 +94,7 @@ def test_backup_list_newest_first(cli, vault):
     for at in ("2026-02-10 09:00", "2026-02-12 09:00", "2026-02-11 09:00"):
         cli(root, "backup", "--at", at)
     out = cli(root, "backup", "list").stdout
-    names = [line.split()[1] for line in out.splitlines() if "vaultcrm-2026" in line]
+    names = [line.split()[0] for line in out.splitlines() if "vaultcrm-2026" in line]
     assert names == ["vaultcrm-2026-02-12-090000.zip", "vaultcrm-2026-02-11-090000.zip",
                      "vaultcrm-2026-02-10-090000.zip"]
     assert "日常备份" in out

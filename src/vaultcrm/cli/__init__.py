@@ -12,6 +12,7 @@ import sys
 import typer
 
 from .base import app, console_err
+from .chinese import install as _install_chinese, show_error
 from . import check as _check  # noqa: F401  (registers commands)
 from . import init as _init  # noqa: F401
 from . import stats as _stats, report as _report, export as _export  # noqa: F401
@@ -21,6 +22,8 @@ from . import log as _log  # noqa: F401  (also registers `follow`)
 from . import remind as _remind  # noqa: F401
 from . import watch as _watch  # noqa: F401
 from . import backup as _backup, privacy as _privacy  # noqa: F401  (backup, restore, forget, purge)
+
+_install_chinese()  # click's and typer's own help and usage texts in Chinese
 
 
 def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
@@ -67,7 +70,7 @@ def main() -> None:
         console_err.print("已中断")
         sys.exit(130)
     except usage_errors as exc:
-        exc.show()
+        show_error(exc)
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the one place an unexpected error is turned into a line
         path = log_crash(exc)

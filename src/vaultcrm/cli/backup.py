@@ -13,11 +13,11 @@ import typer
 from rich.table import Table
 
 from ..errors import VaultCRMError
-from ..privacy.backup import (apply_restore, create_backup, find_archive, list_backups, plan_restore,
-                              recovery_settings)
+from ..privacy.backup import apply_restore, create_backup, find_archive, list_backups, plan_restore, recovery_settings
 from . import options
 from .base import app, console, console_err, vault_root
 from .stats import parse_at
+from .tables import print_table
 
 SHOWN = 15  # file names listed per group in a preview
 SAFETY_LABEL = "恢复前安全备份"
@@ -80,7 +80,7 @@ def backup_list() -> None:
     table = Table("备份", "大小", "类型", title=f"备份（{root / '.vaultcrm' / 'backups'}）", title_justify="left")
     for a in archives:
         table.add_row(a.name, _size(a.size), SAFETY_LABEL if a.safety else "日常备份")
-    console.print(table)
+    print_table(table)
     if any(a.safety for a in archives):
         console.print(f"[dim]{SAFETY_LABEL}不参与按天轮换，不会被自动删除；确认不再需要后请自行删除。[/dim]")
 

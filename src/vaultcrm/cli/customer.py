@@ -28,6 +28,7 @@ from ..followups.rules import due_of
 from ..models import Customer
 from ..values import format_money, parse_datetime
 from .base import app, console, open_vault, warn_diagnostics
+from .tables import print_table
 from .options import OutputFormat, UsageError, json_value, parse_format
 
 customer_app = typer.Typer(help="客户档案：查看、列表、修改、分群标签、积分与套餐。", no_args_is_help=True,
@@ -144,12 +145,12 @@ def _print_view(view: CustomerView) -> None:
             table.add_row(str(srv.basics.date or "—"), escape(srv.service.service or "—"),
                           escape(srv.service.technician or "—"), money(srv.service.fee),
                           srv.feedback.satisfaction.value if srv.feedback.satisfaction else "—", escape(memo))
-        console.print(table)
+        print_table(table)
     if view.followups:
         table = _table("待跟进", ("跟进编号", "类型", "计划日期"))
         for f in view.followups:
             table.add_row(f.id, escape(f.basics.kind or "—"), str(due_of(f) or "—"))
-        console.print(table)
+        print_table(table)
     if view.upcoming:
         lines = [f"{a.id} {a.info.date} {a.info.time:%H:%M} {a.service.service or ''} {a.status.value}"
                  if a.info.time else f"{a.id} {a.info.date} {a.service.service or ''}" for a in view.upcoming]
@@ -160,7 +161,7 @@ def _print_view(view: CustomerView) -> None:
             period = f"{package.start or '—'} 至 {package.end or '长期'}"
             table.add_row(escape(describe_package(package)), escape(package.service or "不限"), period,
                           "可用" if usable else "[dim]已用完或不在有效期[/dim]")
-        console.print(table)
+        print_table(table)
     for note in view.notes:
         console.print(f"[yellow]提示：{escape(note)}[/yellow]")
 
@@ -228,7 +229,7 @@ def _print_list(rows: list[dict], segment: Segment | None, tier: str | None) -> 
         table.add_row(row["客户编号"], escape(row["客户姓名"] or "—"), row["联系方式"] or "—", escape(row["会员等级"] or "—"),
                       str(row["到店次数"]), row["最近到店"] or "—", money(row["近12个月消费"]), str(row["积分"]),
                       escape("、".join(labels) or "—"))
-    console.print(table)
+    print_table(table)
 
 
 # -- tag --------------------------------------------------------------------------------------------

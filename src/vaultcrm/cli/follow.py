@@ -24,6 +24,7 @@ from ..followups.rules import PROBLEM, due_of, pending
 from ..models import FollowUp, ServiceRecord
 from ..values import Channel, Satisfaction
 from .base import app, console, open_vault, vault_root, warn_diagnostics
+from .tables import print_table
 from .options import OutputFormat, parse_at, parse_format, parse_option
 
 Opt = Optional[str]
@@ -105,7 +106,7 @@ def plan(
     today = _now(at, vault).date()
     console.print(f"新安排 {len(created)} 条回访")
     if created:
-        console.print(_table(created, vault.index, today, "新安排的回访"))
+        print_table(_table(created, vault.index, today, "新安排的回访"))
     for f in created:
         service = vault.index.services.get(f.basics.service_id or "")
         if f.basics.kind == PROBLEM and service is not None:
@@ -131,7 +132,7 @@ def list_(
         console.print("没有待跟进的回访" + ("（已到期）" if due else ""))
         return
     overdue = sum(1 for f in found if (due_of(f) or today) < today)
-    console.print(_table(found, vault.index, today, f"待跟进回访 {len(found)} 条，逾期 {overdue} 条"))
+    print_table(_table(found, vault.index, today, f"待跟进回访 {len(found)} 条，逾期 {overdue} 条"))
 
 
 @follow_app.command("done")

@@ -60,16 +60,16 @@ def require_option(value: str | None, option: str, label: str, parser: Callable 
     if not interactive():
         raise UsageError(f"缺少 {option}（{label}）")
 
-    def check(text: str):
+    while True:  # asked again until usable; the complaint in Chinese (click's own prompt says "Error: …")
+        text = typer.prompt(label, default="", show_default=False)
         try:
             parsed = parser(text) if text.strip() else None
         except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
-        if parsed is None:
-            raise typer.BadParameter(f"{label}不能为空")
-        return parsed
-
-    return typer.prompt(label, value_proc=check)
+            typer.echo(f"错误：{exc}", err=True)
+            continue
+        if parsed is not None:
+            return parsed
+        typer.echo(f"错误：{label}不能为空", err=True)
 
 
 def parse_at(value: str | None) -> dt.datetime | None:

@@ -13,6 +13,7 @@ from rich.table import Table
 from ..core.render import render
 from ..reminders.dispatch import RemindReport, mark_done, run_remind
 from .base import app, console, console_err, open_vault, vault_root, warn_diagnostics
+from .tables import print_table
 from .options import OutputFormat, parse_at, parse_format
 
 remind_app = typer.Typer(rich_markup_mode=None, add_completion=False)
@@ -72,7 +73,7 @@ def _show(report: RemindReport, fmt: OutputFormat, root, settings, send: bool) -
         table.add_column(column, overflow="fold")
     for e in report.listed:
         table.add_row(e.id, e.due_label, e.group, e.content, e.customer or "-", e.status.value)
-    console.print(table)
+    print_table(table)
     if send:
         console.print(f"已发送 {len(report.sent)} 条，失败 {len(report.failures)} 次")
 

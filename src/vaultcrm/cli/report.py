@@ -10,8 +10,6 @@ from decimal import Decimal
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table as RichTable
 
 from ..core.render import render
@@ -19,6 +17,7 @@ from ..stats.customer_report import customer_report
 from ..stats.periods import Month
 from ..stats.reports import Report, cell_text, service_report, technician_report
 from .base import app, console, open_vault, warn_diagnostics
+from .tables import print_table
 from .options import OutputFormat, UsageError, parse_format
 from .stats import parse_at, parse_month_option
 
@@ -72,16 +71,6 @@ def _summary_items(report: Report) -> list[tuple[str, str]]:
     return items
 
 
-def _print_wide(table: RichTable) -> None:
-    """On a terminal, cells fold to fit; piped or redirected, the table keeps its natural width rather
-    than an assumed 80 columns."""
-    if console.is_terminal:
-        console.print(table)
-        return
-    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
-    Console(highlight=False, soft_wrap=True, width=max(console.width, natural)).print(table)
-
-
 def _print_text(report: Report) -> None:
     if report.summary:
         summary = RichTable(title=f"{report.title}（{report.month.label}）", title_justify="left")
@@ -89,7 +78,7 @@ def _print_text(report: Report) -> None:
         summary.add_column("数值", justify="right")
         for name, value in _summary_items(report):
             summary.add_row(name, value)
-        _print_wide(summary)
+        print_table(summary)
     for table in report.tables:
         rich = RichTable(title=table.title if report.summary else f"{report.title}（{report.month.label}）",
                          title_justify="left")
@@ -97,7 +86,7 @@ def _print_text(report: Report) -> None:
             rich.add_column(c.name, justify="left" if c.kind == "text" else "right", overflow="fold")
         for cells in _cells(table):
             rich.add_row(*cells)
-        _print_wide(rich)
+        print_table(rich)
 
 
 @app.command()

@@ -16,6 +16,7 @@ from ..stats.periods import Month
 from ..stats.refresh import refresh_all
 from ..values import parse_date, parse_datetime
 from .base import app, console, open_vault, warn_diagnostics
+from .tables import print_table
 from .options import OutputFormat, UsageError, parse_format
 
 
@@ -67,9 +68,9 @@ def _print_daily(f: DailyFigures) -> None:
     for name, value in (("预约客户数", a.booked), ("实际服务数", f.services), ("取消预约数", a.cancelled),
                         ("未到客户数", a.no_show), ("服务完成率", _pct(a.completion_rate))):
         table.add_row(name, str(value))
-    console.print(table)
-    console.print(_share_table("预约来源统计", "来源渠道", a.channel_shares(), _CHANNEL_LABELS))
-    console.print(_share_table("预约时段分析", "时段", a.slot_shares(), _SLOT_LABELS))
+    print_table(table)
+    print_table(_share_table("预约来源统计", "来源渠道", a.channel_shares(), _CHANNEL_LABELS))
+    print_table(_share_table("预约时段分析", "时段", a.slot_shares(), _SLOT_LABELS))
 
 
 def _print_monthly(f: MonthlyFigures) -> None:
@@ -82,11 +83,11 @@ def _print_monthly(f: MonthlyFigures) -> None:
         show = {"平均服务时长": _minutes, "服务完成率": _pct}.get(name, str)
         table.add_row(name, show(cur[name]), show(prev[name]), _pct(mom[name], True), show(ago[name]),
                       _pct(yoy[name], True))
-    console.print(table)
-    console.print(_share_table("预约来源统计", "来源渠道", f.appointments.channel_shares(), _CHANNEL_LABELS))
+    print_table(table)
+    print_table(_share_table("预约来源统计", "来源渠道", f.appointments.channel_shares(), _CHANNEL_LABELS))
     if f.appointments.unfilled_channel:
         console.print(f"另有 {f.appointments.unfilled_channel} 个预约未填写预约渠道，未计入上表。")
-    console.print(_share_table("预约时段分析", "时段", f.appointments.slot_shares(), _SLOT_LABELS))
+    print_table(_share_table("预约时段分析", "时段", f.appointments.slot_shares(), _SLOT_LABELS))
 
 
 LIST_LIMIT = 20  # more rewritten notes than this are summarised per folder

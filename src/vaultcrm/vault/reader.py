@@ -22,6 +22,7 @@ from ..models import TYPE_BY_ID_KEY, Customer, Record
 from ..values import PLACEHOLDERS
 from . import bounds, fastyaml
 from .lines import key_line
+from .yaml_messages import explain
 
 MAX_READ = 2 << 20  # a frontmatter lives at the top; huge bodies are not read past this
 FIRST_READ = 64 << 10  # read(MAX_READ) would allocate 2 MB for every small note
@@ -122,7 +123,7 @@ def parse_yaml(text: str, first_line: int) -> object:
         _refuse_if_deep(text, first_line)  # whichever parser's own limit refused it, one message
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = first_line + (mark.line if mark else 0)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = explain(exc, first_line)
         lines = text.splitlines()
         if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
             problem = "不能用 Tab 缩进，请改用空格"
