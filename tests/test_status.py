@@ -148,6 +148,23 @@ def test_reschedule_moves_and_records(vault, cli):
     assert "  预约时间: '15:30'\n" in (root / APP).read_text(encoding="utf-8")
 
 
+def test_reschedule_with_only_a_time_keeps_the_date(vault, cli):
+    root = vault({APP: app_note("APP-2026-001")}, config=CONFIG)
+    result = cli(root, "reschedule", "APP-2026-001", "--time", "17:00", *AT)
+    assert result.exit_code == 0, result.output
+    a = load_vault(root).index.appointments["APP-2026-001"]
+    assert str(a.start) == "2026-02-12 17:00:00"
+    assert a.state.history == ["2026-02-12 14:05 改期 2026-02-12 14:00 → 2026-02-12 17:00（前台）"]
+
+
+def test_reschedule_with_nothing_to_change_is_a_usage_error(vault, cli):
+    root = vault({APP: app_note("APP-2026-001")}, config=CONFIG)
+    before = (root / APP).read_bytes()
+    result = cli(root, "reschedule", "APP-2026-001", *AT)
+    assert result.exit_code == 2 and "请至少给出 --date、--time、--technician 或 --room 之一" in result.stderr
+    assert (root / APP).read_bytes() == before
+
+
 def test_reschedule_ignores_the_appointment_itself_but_not_others(vault, cli):
     root = vault({APP: app_note("APP-2026-001"),
                   "预约/APP-2026-002.md": app_note("APP-2026-002", customer="李四", time="16:00")}, config=CONFIG)
@@ -190,7 +207,8 @@ def test_reschedule_keeps_a_hand_edited_note(vault, cli):
     assert not load_vault(root).diagnostics
 
 
-def test_reschedule_needs_date_and_time(vault, cli):
+def test_reschedule_with_only_a_date_keeps_the_time(vault, cli):
     root = vault({APP: app_note("APP-2026-001")}, config=CONFIG)
-    result = cli(root, "reschedule", "APP-2026-001", "--date", "2026-02-13")
-    assert result.exit_code == 2 and "缺少 --time" in result.stderr
+    result = cli(root, "reschedule", "APP-2026-001", "--date", "2026-02-13", *AT)
+    assert result.exit_code == 0, result.output
+    assert str(load_vault(root).index.appointments["APP-2026-001"].start) == "2026-02-13 14:00:00"

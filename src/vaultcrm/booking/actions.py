@@ -27,7 +27,7 @@ from ..core.operator import operator_name
 from ..customers.membership import discounted_price
 from ..customers.resolve import new_customer, resolve_customer
 from ..diagnostics import Diagnostic
-from ..errors import ConflictError, NotFoundError
+from ..errors import ConflictError, NotFoundError, VaultCRMError
 from ..models import Appointment, Customer
 from ..values import AppointmentStatus, Channel, Strength
 from . import lifecycle
@@ -120,6 +120,10 @@ def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now
                             details=[*refusals[1:], "已向客户确认无误的，可加 --force 强制预约"])
     conf = settings.services.get(service)
     slot = placement.slot
+    overridden = placement.overridden + (refusals if req.force else [])
+    operator = operator_name(req.operator, settings)
+    # Staff opening the note in Obsidian must see who let what through, and when.
+    forced = [lifecycle.entry(now, f"强制预约：{reason}", operator, forced=True) for reason in overridden]
     appointment = Appointment.model_validate({
         "预约编号": "",
         "预约信息": {"客户姓名": customer.name, "客户编号": customer.id or None,
@@ -130,10 +134,10 @@ def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now
                      "技师安排": slot.technician, "服务地点": slot.room},
         "特殊要求": {"偏好技师": customer.preferences.technician,
                      "力度要求": req.strength or customer.preferences.strength, "其他需求": req.note},
-        "预约状态": {"创建时间": now, "创建人": operator_name(req.operator, settings),
-                     "当前状态": AppointmentStatus.PENDING},
+        "预约状态": {"创建时间": now, "创建人": operator, "当前状态": AppointmentStatus.PENDING,
+                     "状态更新": forced},
     })
-    return BookingPlan(customer, is_new, appointment, briefing, placement.overridden + (refusals if req.force else []))
+    return BookingPlan(customer, is_new, appointment, briefing, overridden)
 
 
 def book(root: Path, req: BookingRequest, *, load: Loader = load_vault) -> Booked:
@@ -213,16 +217,22 @@ def _slot_text(slot: Slot | None) -> str:
     return f"{slot.start:%Y-%m-%d %H:%M}" if slot else "未定"
 
 
-def reschedule(root: Path, appointment_id: str, date: dt.date, time: dt.time, *, technician: str | None = None,
-               room: str | None = None, operator: str | None = None, force: bool = False,
-               now: dt.datetime | None = None, load: Loader = load_vault) -> Move:
-    """Move an active appointment, checking the new slot against every other appointment."""
+def reschedule(root: Path, appointment_id: str, date: dt.date | None, time: dt.time | None, *,
+               technician: str | None = None, room: str | None = None, operator: str | None = None,
+               force: bool = False, now: dt.datetime | None = None, load: Loader = load_vault) -> Move:
+    """Move an active appointment, checking the new slot against every other appointment.
+
+    A date or time not given stays as it is (`--time 17:00` moves it within its day)."""
     with booking_lock(root):
         vault = load(root)
         settings = vault.settings
         appointment = find_appointment(vault.index, appointment_id)
         if not appointment.is_active:
             raise ConflictError(f"{appointment.id} 已是「{appointment.status.value}」，只能改期待服务、已确认或服务中的预约")
+        date, time = date or appointment.info.date, time or appointment.info.time
+        if date is None or time is None:
+            raise VaultCRMError(f"{appointment.id} 还没有预约{'日期' if date is None else '时间'}，"
+                                f"请用 {'--date' if date is None else '--time'} 给出")
         service = appointment.service.service
         minutes = appointment.service.duration or settings.service_duration(service)
         old_tech, old_room = appointment.service.technician, appointment.service.room

@@ -187,17 +187,19 @@ def status(
 @app.command()
 def reschedule(
     appointment_id: Annotated[str, typer.Argument(metavar="ID", help="预约编号，如 APP-2026-001")],
-    date: Annotated[Opt, typer.Option("--date", "-d", help="新日期 YYYY-MM-DD")] = None,
-    time: Annotated[Opt, typer.Option("--time", "-t", help="新时间 HH:MM")] = None,
+    date: Annotated[Opt, typer.Option("--date", "-d", help="新日期 YYYY-MM-DD（默认不变）")] = None,
+    time: Annotated[Opt, typer.Option("--time", "-t", help="新时间 HH:MM（默认不变）")] = None,
     technician: Annotated[Opt, typer.Option("--technician", help="改由该技师服务（默认不变）")] = None,
     room: Annotated[Opt, typer.Option("--room", help="改用该房间（默认不变）")] = None,
     by: Annotated[Opt, typer.Option("--by", help="操作人（默认：配置中的操作人或系统用户）")] = None,
     force: Annotated[bool, typer.Option("--force", help="越过营业与工作时间、技能、房间所做项目、已过去的时间、同一客户时间重叠的限制（技师与房间的时间冲突除外）")] = False,
     at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
 ) -> None:
-    """预约改期：重新检查冲突（不含该预约自身），并记入 预约状态.状态更新。"""
-    new_date = require_option(date, "--date", "新日期（YYYY-MM-DD）", parse_date)
-    new_time = require_option(time, "--time", "新时间（HH:MM）", parse_time)
+    """预约改期：重新检查冲突（不含该预约自身），并记入 预约状态.状态更新；只给 --time 时日期不变。"""
+    if not any(x and x.strip() for x in (date, time, technician, room)):
+        raise UsageError("请至少给出 --date、--time、--technician 或 --room 之一")
+    new_date = parse_option(date, parse_date, "--date") if date and date.strip() else None
+    new_time = parse_option(time, parse_time, "--time") if time and time.strip() else None
     move = move_appointment(vault_root(), appointment_id, new_date, new_time,
                             technician=(technician or "").strip() or None, room=(room or "").strip() or None,
                             operator=by, force=force, now=parse_at(at), load=open_vault)
