@@ -270,3 +270,13 @@ def test_forced_json_keeps_stdout_json_and_warns_on_stderr(vault, cli):
     assert result.exit_code == 0, result.output
     assert result.json()["服务信息"]["服务项目"] == "艾灸调理"
     assert "注意（--force）：过敏史「艾草」与 艾灸调理 的材料「艾草」相符" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["book", "log"])
+def test_a_zero_duration_is_a_usage_error_not_the_default(vault, cli, command):
+    root = vault({})
+    args = ["--customer", "王五", "--phone", "13900001111", "--service", "足疗", "--date", "2026-02-13",
+            "--time", "10:00", "--duration", "0", "--at", "2026-02-12 10:00"]
+    result = cli(root, command, *args)
+    assert result.exit_code == 2 and "--duration：时长应大于 0 分钟" in result.output
+    assert not list(root.rglob("*.md"))

@@ -22,10 +22,19 @@ from ..booking.actions import reschedule as move_appointment
 from ..core.config import load_settings
 from ..customers.resolve import mask_phone
 from ..models import Appointment
-from ..values import AppointmentStatus, Channel, Strength, parse_date, parse_minutes, parse_phone, parse_time
+from ..values import AppointmentStatus, Channel, Strength, parse_date, parse_phone, parse_time
 from . import options
 from .base import app, console, console_err, open_vault, vault_root, warn_diagnostics
-from .options import OutputFormat, UsageError, json_value, parse_at, parse_format, parse_option, require_option
+from .options import (
+    OutputFormat,
+    UsageError,
+    json_value,
+    parse_at,
+    parse_format,
+    parse_option,
+    positive_minutes,
+    require_option,
+)
 
 _WEEKDAYS = "一二三四五六日"
 
@@ -69,7 +78,7 @@ def book(
         technician=(technician or "").strip() or None,
         room=(room or "").strip() or None,
         channel=parse_option(channel, Channel.parse, "--channel"),
-        duration=parse_option(duration, parse_minutes, "--duration") or None,
+        duration=parse_option(duration, positive_minutes, "--duration") or None,
         strength=parse_option(strength, Strength.parse, "--strength"),
         note=(note or "").strip() or None,
         operator=by, force=force, now=now,

@@ -17,11 +17,20 @@ from rich.table import Table
 
 from ..models import ServiceRecord
 from ..services.actions import LogResult, ServiceNotes, ServiceRequest, log_service
-from ..values import Satisfaction, parse_date, parse_minutes, parse_money, parse_phone, parse_stars, parse_time
+from ..values import Satisfaction, parse_date, parse_money, parse_phone, parse_stars, parse_time
 from . import options
 from .base import app, console, open_vault, vault_root, warn_diagnostics
 from .follow import followup_rows, problem_panel, text_option
-from .options import OutputFormat, UsageError, json_value, parse_at, parse_format, parse_option, require_option
+from .options import (
+    OutputFormat,
+    UsageError,
+    json_value,
+    parse_at,
+    parse_format,
+    parse_option,
+    positive_minutes,
+    require_option,
+)
 
 Opt = Optional[str]
 
@@ -88,7 +97,7 @@ def log(
         appointment_id=text_option(appointment_id), customer=text_option(customer), phone=parse_option(phone, parse_phone, "--phone"),
         service=text_option(service), technician=text_option(technician), room=text_option(room),
         date=parse_option(date, parse_date, "--date"), time=parse_option(time, parse_time, "--time"),
-        duration=parse_option(duration, parse_minutes, "--duration"), fee=parse_option(fee, parse_money, "--fee"),
+        duration=parse_option(duration, positive_minutes, "--duration"), fee=parse_option(fee, parse_money, "--fee"),
         notes=notes, by=text_option(by), force=force,
     )
     result = log_service(vault_root(), req, now=parse_at(at), load=open_vault)

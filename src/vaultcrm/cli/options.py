@@ -11,7 +11,7 @@ from enum import Enum
 import typer
 
 from ..errors import VaultCRMError
-from ..values import parse_datetime
+from ..values import parse_datetime, parse_minutes
 
 
 class UsageError(VaultCRMError):
@@ -51,6 +51,14 @@ def parse_option(value: str | None, parser: Callable, option: str):
         return parser(value)
     except ValueError as exc:
         raise UsageError(f"{option}：{exc}") from None
+
+
+def positive_minutes(value: str) -> int:
+    """A duration typed on the command line: `0` or less is a mistake, never "the default"."""
+    minutes = parse_minutes(value)
+    if minutes is None or minutes <= 0:
+        raise ValueError(f"时长应大于 0 分钟，收到「{value}」")
+    return minutes
 
 
 def require_option(value: str | None, option: str, label: str, parser: Callable = str.strip):
