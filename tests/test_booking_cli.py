@@ -160,6 +160,9 @@ def test_allergy_refuses_unless_forced(vault, cli):
     assert forced.exit_code == 0, forced.output
     assert "注意（--force）：过敏史「艾草」与 艾灸调理 的材料「艾草」相符" in forced.stdout
     assert "过敏史    艾草" in forced.stdout
+    forced_app = load_vault(root).index.appointments["APP-2026-001"]
+    assert forced_app.state.history == [
+        "2026-02-11 10:00 强制预约：过敏史「艾草」与 艾灸调理 的材料「艾草」相符（前台，强制）"]
 
 
 def test_contraindication_refuses(vault, cli):
@@ -280,3 +283,13 @@ def test_a_zero_duration_is_a_usage_error_not_the_default(vault, cli, command):
     result = cli(root, command, *args)
     assert result.exit_code == 2 and "--duration：时长应大于 0 分钟" in result.output
     assert not list(root.rglob("*.md"))
+
+
+def test_a_new_customer_with_a_known_name_is_told_about_the_namesake(vault, cli):
+    root = vault({"客户/C-0001 张三.md": customer_note("C-0001", "张三", "13800138000")}, config=CONFIG)
+    result = cli(root, "book", "-c", "张三", "--phone", "13900000000", *THU, "-t", "14:00", "-s", "全身推拿", *AT)
+    assert result.exit_code == 0, result.output
+    assert "注意：已有同名客户 C-0001 张三 138****8000；本次按新客户建档" in result.stdout
+    assert sorted(p.name for p in (root / "客户").iterdir()) == ["C-0001 张三.md", "C-0002 张三.md"]
+    same = cli(root, "book", "-c", "张三", "--phone", "13800138000", *THU, "-t", "16:00", "-s", "全身推拿", *AT)
+    assert same.exit_code == 0 and "同名客户" not in same.stdout

@@ -63,6 +63,7 @@ class BookingPlan:
     appointment: Appointment  # without an ID
     briefing: Briefing
     overridden: list[str] = field(default_factory=list)  # what --force let through
+    namesakes: list[Customer] = field(default_factory=list)  # other profiles of a new customer's name
 
 
 @dataclass
@@ -137,7 +138,8 @@ def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now
         "预约状态": {"创建时间": now, "创建人": operator, "当前状态": AppointmentStatus.PENDING,
                      "状态更新": forced},
     })
-    return BookingPlan(customer, is_new, appointment, briefing, overridden)
+    namesakes = sorted(index.find_customers(customer.name or ""), key=lambda c: c.id) if is_new else []
+    return BookingPlan(customer, is_new, appointment, briefing, overridden, namesakes)
 
 
 def book(root: Path, req: BookingRequest, *, load: Loader = load_vault) -> Booked:

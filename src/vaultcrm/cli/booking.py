@@ -20,7 +20,7 @@ from ..booking.actions import Booked, BookingPlan, BookingRequest, change_status
 from ..booking.actions import book as book_appointment
 from ..booking.actions import reschedule as move_appointment
 from ..core.config import load_settings
-from ..customers.resolve import mask_phone
+from ..customers.resolve import describe, mask_phone
 from ..models import Appointment
 from ..values import AppointmentStatus, Channel, Strength, parse_date, parse_phone, parse_time
 from . import options
@@ -103,7 +103,15 @@ def book(
 
 def _print_plan(plan: BookingPlan) -> None:
     console.print(_summary(plan.appointment, plan, None))
-    _print_briefing(plan)
+    _print_briefing(plan)  # namesakes and what --force lets through, too
+
+
+def _print_namesakes(plan: BookingPlan, out) -> None:
+    """A new profile for a name the vault already has: say so, in case it is the same person."""
+    if plan.namesakes:
+        others = "、".join(describe(c) for c in plan.namesakes)
+        out.print(f"[yellow]注意：已有同名客户 {escape(others)}；本次按新客户建档。若是同一人，请用客户编号或原电话预约"
+                  f"[/yellow]")
 
 
 def _summary(a: Appointment, plan: BookingPlan, booked: Booked | None) -> Panel:
@@ -150,6 +158,7 @@ def _print_briefing(plan: BookingPlan) -> None:
 
 def _print_warnings(plan: BookingPlan, *, to_stderr: bool) -> None:
     out = console_err if to_stderr else console
+    _print_namesakes(plan, out)
     for warning in plan.overridden:
         out.print(f"[yellow]注意（--force）：{escape(warning)}[/yellow]")
     if to_stderr:
