@@ -156,11 +156,23 @@ def test_walk_in_new_customer_gets_a_profile_and_a_just_ended_service(vault, cli
     assert data["服务基本信息"] == {"服务日期": "2026-02-13", "服务时间": "15:00-16:00", "服务时长": 60,
                                 "服务地点": None, "预约编号": None}
     assert data["客户信息"]["联系方式"] == "13900001111"
-    assert data["服务信息"] == {"服务项目": "足疗", "服务技师": "张技师", "服务费用": 128}
+    assert data["服务信息"] == {"服务项目": "足疗", "服务技师": "张技师", "服务费用": 115.2}  # ¥128 at 普通's 9折
     assert [f["跟进类型"] for f in data["已安排跟进"]] == ["新客户首次回访"]
     assert data["已安排跟进"][0]["计划日期"] == "2026-02-16"
     profile = (root / "客户/C-0001 王五.md").read_text(encoding="utf-8")
     assert "客户姓名: 王五" in profile and "来源渠道: 到店" in profile
+
+
+def test_walk_in_member_pays_her_tier_price_as_with_a_booking(vault, cli):
+    gold = customer().replace("套餐:", "会员等级: 金卡\n套餐:")
+    root = vault({"客户/C-0001 张三.md": gold}, config=CONFIG)
+    booked = cli(root, "book", "-c", "C-0001", "-s", "足疗", "--date", "2026-02-14", "--time", "10:00",
+                 "--technician", "张技师", "--at", AT, "--format", "json")
+    assert booked.exit_code == 0, booked.output
+    logged = cli(root, "log", "--customer", "C-0001", "--service", "足疗", "--technician", "张技师",
+                 "--at", "2026-02-13 16:00", "--format", "json")
+    assert logged.exit_code == 0, logged.output
+    assert logged.json()["服务信息"]["服务费用"] == booked.json()["服务信息"]["预计费用"] == 102.4  # ¥128 at 8折
 
 
 def test_walk_in_known_customer_by_phone_with_explicit_time(vault, cli):

@@ -31,6 +31,7 @@ from ..core.locks import BOOKING, booking_lock
 from ..core.operator import operator_name
 from ..core.render import render
 from ..core.store import create_record, update_record
+from ..customers.membership import discounted_price
 from ..customers.profiles import charge_package
 from ..customers.resolve import new_customer, resolve_customer
 from ..diagnostics import Diagnostic
@@ -145,7 +146,9 @@ def from_appointment(app: Appointment, profile: Customer | None, req: ServiceReq
 
 
 def walk_in(customer: Customer, req: ServiceRequest, settings, now: dt.datetime) -> ServiceRecord:
-    """The SRV for a customer who came without an appointment; by default the service just ended."""
+    """The SRV for a customer who came without an appointment; by default the service just ended.
+
+    A member pays her tier's price, as she would have with an appointment (`book`'s 预计费用)."""
     minutes = req.duration or settings.service_duration(req.service)
     start = req.time
     if start is None and req.date in (None, now.date()):
@@ -157,7 +160,8 @@ def walk_in(customer: Customer, req: ServiceRequest, settings, now: dt.datetime)
         {"客户姓名": customer.name, "客户编号": customer.id, "客户档案": customer.link,
          "联系方式": req.phone or customer.phone},
         {"服务项目": req.service, "服务技师": req.technician,
-         "服务费用": req.fee if req.fee is not None else (conf.price if conf else None)},
+         "服务费用": req.fee if req.fee is not None else (discounted_price(settings, customer, conf.price)
+                                                          if conf else None)},
         req.notes)
 
 
