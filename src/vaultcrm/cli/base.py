@@ -11,6 +11,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from ..vault.perms import follow_vault
+
 app = typer.Typer(
     name="vaultcrm",
     help="健康养生馆的 Obsidian 客户管理工具：预约、服务记录、跟进、提醒与统计。",
@@ -49,7 +51,9 @@ def vault_root() -> Path:
         from ..errors import VaultCRMError
 
         raise VaultCRMError(f"库目录不存在：{root}")
-    return root.resolve()
+    root = root.resolve()
+    follow_vault(root)  # what this command creates is no more readable than the vault's notes
+    return root
 
 
 @app.callback()

@@ -30,6 +30,7 @@ from ..core.loader import load_vault
 from ..core.store import vault_path
 from ..errors import VaultCRMError
 from ..vault.lock import FileLock, LockTimeout
+from ..vault.perms import PRIVATE_FILE, make_private
 from ..vault.reader import parse_note
 from ..vault.scan import scan
 from ..vault.writer import (
@@ -153,14 +154,17 @@ def _write_archive(root: Path, now: dt.datetime, safety: bool) -> tuple[Archive,
     Called under the backup lock, so leftovers of a killed run can be swept and the name is free.
     """
     folder = backup_dir(root)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     for leftover in folder.glob(".vaultcrm-*.zip.tmp"):
         leftover.unlink(missing_ok=True)
     target = _free_name(folder, now, f"-{SAFETY}" if safety else "")
     tmp = folder / f".{target.name}.tmp"
     files = 0
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
+        make_private(fd)  # every customer's record: owner-only, whatever the umask
+        with open(fd, "wb") as raw, \
+                zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
             for relpath in record_files(root):
                 try:
                     data, seen = read_stamped(root / relpath)
