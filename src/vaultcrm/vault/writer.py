@@ -39,6 +39,7 @@ __all__ = [
     "UnsafePathError",
     "create_exclusive",
     "read_stamped",
+    "relpath_problem",
     "safe_path",
     "sanitize_filename",
     "stamp",
@@ -312,6 +313,23 @@ def create_exclusive(path: str | os.PathLike, data: bytes, *, within: str | os.P
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
+def relpath_problem(raw: str) -> str | None:
+    """Why `raw` cannot name a place inside a vault (absolute, `..`, `.obsidian/`, NUL), or None.
+
+    Only the text is judged; `safe_path` also follows symlinks. Settings use it for their folders.
+    """
+    if "\x00" in raw:
+        return f"路径含有无效字符：{raw!r}"
+    if os.path.isabs(raw) or raw.startswith(("/", "\\")) or _DRIVE.match(raw):
+        return f"库内路径不能是绝对路径：{raw}"
+    parts = [p for p in re.split(r"[\\/]", raw) if p not in ("", ".")]
+    if any(part.strip(". ") == "" for part in parts):  # "..", "...", ". ." — Windows trims these to ".."
+        return f"库内路径不能含有 ..：{raw}"
+    if parts and parts[0].lower() == ".obsidian":
+        return f"vaultcrm 不会写入 .obsidian/：{raw}"
+    return None
+
+
 def safe_path(root: str | os.PathLike, relpath: str | os.PathLike) -> Path:
     """The real path of `relpath` inside the vault `root`, or UnsafePathError.
 
@@ -320,18 +338,14 @@ def safe_path(root: str | os.PathLike, relpath: str | os.PathLike) -> Path:
     because the vault may be synced to Windows. `.obsidian/` belongs to Obsidian and is refused too.
     """
     raw = os.fspath(relpath)
-    if not raw or "\x00" in raw:
-        raise UnsafePathError(f"路径为空或含有无效字符：{raw!r}")
-    if os.path.isabs(raw) or raw.startswith(("/", "\\")) or _DRIVE.match(raw):
-        raise UnsafePathError(f"库内路径不能是绝对路径：{raw}")
+    if not raw:
+        raise UnsafePathError(f"路径为空：{raw!r}")
+    problem = relpath_problem(raw)
+    if problem:
+        raise UnsafePathError(problem)
     parts = [p for p in re.split(r"[\\/]", raw) if p not in ("", ".")]
     if not parts:
         raise UnsafePathError(f"路径指向库本身而不是其中的文件：{raw}")
-    for part in parts:
-        if part.strip(". ") == "":  # "..", "...", ". ." — Windows trims these to ".."
-            raise UnsafePathError(f"库内路径不能含有 ..：{raw}")
-    if parts[0].lower() == ".obsidian":
-        raise UnsafePathError(f"vaultcrm 不会写入 .obsidian/：{raw}")
     base = Path(root).resolve()
     target = (base / Path(*parts)).resolve()
     if target == base or not target.is_relative_to(base):
