@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from ..vault.perms import follow_vault
+from ..vault.writer import confine
 
 app = typer.Typer(
     name="vaultcrm",
@@ -51,8 +52,11 @@ def vault_root() -> Path:
         from ..errors import VaultCRMError
 
         raise VaultCRMError(f"库目录不存在：{root}")
+    from ..core.config import STATE_DIR
+
     root = root.resolve()
     follow_vault(root)  # what this command creates is no more readable than the vault's notes
+    confine(root / STATE_DIR / "cache", root)  # a .vaultcrm/ symlinked elsewhere would carry the state out
     return root
 
 
