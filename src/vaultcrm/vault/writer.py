@@ -353,8 +353,9 @@ def safe_path(root: str | os.PathLike, relpath: str | os.PathLike) -> Path:
     return target
 
 
-# Characters Windows, Obsidian links or sync tools refuse in a file name.
-_FORBIDDEN = re.compile(r'[\\/:*?"<>|#^\[\]]')
+# Characters Windows, Obsidian links or sync tools refuse in a file name; a backtick or `%%` in the
+# `[[…]]` made from it would open a code span or a comment in the notes that link to it.
+_FORBIDDEN = re.compile(r'[\\/:*?"<>|#^\[\]`]|%{2,}')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{dev}{n}" for dev in ("COM", "LPT") for n in [*"123456789", "¹", "²", "³"]
 }
