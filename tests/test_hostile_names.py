@@ -127,7 +127,7 @@ def test_hostile_text_is_stored_exactly_and_rendered_inert(studio, cli, name):
     assert check.exit_code == 0, check.output
 
 
-@pytest.mark.parametrize("name", ["张\x07三", "\x1b[31m红", "李\x00四", "王\u202e五"])
+@pytest.mark.parametrize("name", ["张\x07三", "\x1b[31m红", "李\x00四", "王\x85五"])
 def test_control_characters_are_refused_with_a_message(studio, cli, name):
     before = sorted(p.name for p in studio.rglob("*.md"))
     result = cli(studio, "book", f"--customer={name}", "--phone=13900001111", "--date", AT, "--time", "10:00",

@@ -70,9 +70,9 @@ def vault_path(root: Path, relpath: str) -> Path:
     return root / relpath
 
 
-# Control characters (but tab and line breaks) and bidi overrides: invisible, they garble a terminal, hide
-# part of a name or make two names look alike. NUL cannot even be typed; it can only come from a file.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Control characters (but tab and line breaks): invisible, they garble a terminal or hide part of a name.
+# NUL cannot even be typed; it can only come from a file.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def refuse_control_characters(values, where: str = "") -> None:

@@ -69,11 +69,11 @@ class UnsafePathError(VaultCRMError, ValueError):
 
 
 class NotRegularFileError(UnsafePathError):
-    """A FIFO, socket, device or folder sits where a note should be; reading it could block forever."""
+    """A FIFO, socket or device sits where a note should be; reading it could block forever."""
 
 
 _KIND_NAMES = ((stat_mod.S_ISFIFO, "命名管道（FIFO）"), (stat_mod.S_ISSOCK, "套接字"), (stat_mod.S_ISCHR, "字符设备"),
-               (stat_mod.S_ISBLK, "块设备"), (stat_mod.S_ISDIR, "文件夹"))
+               (stat_mod.S_ISBLK, "块设备"))
 
 
 def _not_regular(path: str | os.PathLike, st: os.stat_result) -> NotRegularFileError:
@@ -89,6 +89,8 @@ def _open_regular(path: str | os.PathLike) -> int:
     FIFO swapped in between.
     """
     st = os.stat(path)
+    if stat_mod.S_ISDIR(st.st_mode):  # cannot hang: the ordinary error, as `open` would give
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
     if not stat_mod.S_ISREG(st.st_mode):
         raise _not_regular(path, st)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
