@@ -65,19 +65,13 @@ def run_workday(root: Path) -> dict[str, int]:
     return {path: mode for path, mode in modes(root).items() if path not in before}
 
 
-def kinds(created: dict[str, int]) -> set[str]:
-    """Which sorts of files a run created, so a test shows it looked at all of them."""
-    found = set()
-    for path in created:
-        for kind in ("预约/", "服务记录/", "跟进/", "提醒/", "统计/", ".vaultcrm/cache", ".vaultcrm/locks",
-                     ".vaultcrm/ids.json", ".vaultcrm/backups/", ".vaultcrm/exports/", ".vaultcrm/logs/audit.log"):
-            if path.startswith(kind):
-                found.add(kind)
-    return found
-
-
 ALL_KINDS = {"预约/", "服务记录/", "跟进/", "提醒/", "统计/", ".vaultcrm/cache", ".vaultcrm/locks", ".vaultcrm/ids.json",
              ".vaultcrm/backups/", ".vaultcrm/exports/", ".vaultcrm/logs/audit.log"}
+
+
+def kinds(created: dict[str, int]) -> set[str]:
+    """Which sorts of files a run created, so a test shows it looked at all of them."""
+    return {kind for path in created for kind in ALL_KINDS if path.startswith(kind)}
 
 
 @pytest.mark.parametrize("note_mode, folder_mode", [(0o600, 0o755), (0o644, 0o700)], ids=["notes-0600", "folder-0700"])
