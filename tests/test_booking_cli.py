@@ -163,6 +163,8 @@ def test_allergy_refuses_unless_forced(vault, cli):
     forced_app = load_vault(root).index.appointments["APP-2026-001"]
     assert forced_app.state.history == [
         "2026-02-11 10:00 强制预约：过敏史「艾草」与 艾灸调理 的材料「艾草」相符（前台，强制）"]
+    body = (root / forced_app.path).read_text(encoding="utf-8").split("\n---\n", 1)[1]
+    assert "> [!warning] 强制预约（--force）" in body and "> - 2026-02-11 10:00 强制预约：过敏史「艾草」" in body
 
 
 def test_contraindication_refuses(vault, cli):

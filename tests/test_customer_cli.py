@@ -83,7 +83,8 @@ def test_list_by_tier_and_the_segment_moves_with_the_date(studio, cli):
 
 def test_list_csv_and_text(studio, cli):
     out = cli(studio, "customer", "list", "--format", "csv", *AT).stdout
-    lines = out.splitlines()
+    assert out.startswith("\ufeff")  # the BOM Excel needs to read UTF-8
+    lines = out.removeprefix("\ufeff").splitlines()
     assert lines[0] == "客户编号,客户姓名,联系方式,会员等级,到店次数,最近到店,近12个月消费,积分,分群,标签"
     assert lines[1] == "C-0001,张三,13800138000,普通,4,2026-06-20,2526,2526,潜力客户,老客户、流失预警"
     assert len(lines) == 5

@@ -238,11 +238,20 @@ class GanttSection:
     tasks: list[GanttTask]
 
 
+_GANTT_INERT = str.maketrans({"<": "‹", ">": "›", "[": "［", "]": "］", "{": "（", "}": "）", "\"": "'", "`": "'",
+                              "%": "％", "|": "／", "\\": "＼"})
+
+
 def _gantt_text(text: str) -> str:
-    """Mermaid gantt reads `:` as the start of the task data and `#`/`;` as comments or breaks."""
-    for ch in ":：;#\r\n":
+    """A customer's or technician's name as a Mermaid gantt task or section name: plain text only.
+
+    Mermaid reads `:` as the start of the task data and `#`/`;` as comments or breaks; names typed by
+    hand may also hold what would be a link (`[[…]]`), HTML or a `%%` comment in the note around the
+    chart, so those characters are shown as their full-width look-alikes.
+    """
+    for ch in ":：;#\r\n\t":
         text = text.replace(ch, " ")
-    return " ".join(text.split()) or "—"
+    return " ".join(text.translate(_GANTT_INERT).split()) or "—"
 
 
 def gantt_sections(board: Board) -> list[GanttSection]:

@@ -11,6 +11,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from ..vault.perms import follow_vault
+from ..vault.writer import confine
+
 app = typer.Typer(
     name="vaultcrm",
     help="健康养生馆的 Obsidian 客户管理工具：预约、服务记录、跟进、提醒与统计。",
@@ -64,7 +67,12 @@ def vault_root() -> Path:
     if not root.is_dir():
         raise VaultCRMError(f"库目录不存在：{root}（来自 {source}）。请检查路径，"
                             f"或运行 vaultcrm init {root} 新建一个库（未写入任何内容）")
-    return root.resolve()
+    from ..core.config import STATE_DIR
+
+    root = root.resolve()
+    follow_vault(root)  # what this command creates is no more readable than the vault's notes
+    confine(root / STATE_DIR / "cache", root)  # a .vaultcrm/ symlinked elsewhere would carry the state out
+    return root
 
 
 def init_root(path: Path | None) -> Path:

@@ -5,10 +5,9 @@ Profile edits, points and packages are in `cli/membership.py`, registered on the
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -24,6 +23,7 @@ from ..customers.resolve import resolve_customer
 from ..customers.segments import MANAGED_TAGS, Segment
 from ..customers.view import LIST_COLUMNS, CustomerView, customer_view, list_row, view_json
 from ..errors import NotFoundError
+from ..exports.csv_tables import csv_bytes
 from ..followups.rules import due_of
 from ..models import Customer
 from ..values import format_money, parse_datetime
@@ -204,12 +204,11 @@ def list_(
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps(json_value(rows), ensure_ascii=False))
     elif fmt is OutputFormat.CSV:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(LIST_COLUMNS)
-        for row in rows:
-            writer.writerow(["、".join(v) if isinstance(v, list) else ("" if v is None else v) for v in row.values()])
-        typer.echo(out.getvalue(), nl=False)
+        data = csv_bytes(LIST_COLUMNS, (["、".join(v) if isinstance(v, list) else v for v in row.values()]
+                                        for row in rows))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     else:
         _print_list(rows, wanted, tier_name)
 

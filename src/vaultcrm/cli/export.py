@@ -19,12 +19,13 @@ app.add_typer(export_app, name="export")
 
 @export_app.command("csv")
 def export_csv_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="输出目录（默认当前目录）")] = Path("."),
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="输出目录（默认库内的 .vaultcrm/exports/，不会写进笔记文件夹）")] = None,
 ) -> None:
-    """每类记录一个 CSV：预约.csv、服务记录.csv、跟进.csv、客户.csv（UTF-8 带 BOM）。"""
+    """每类记录一个 CSV：预约.csv、服务记录.csv、跟进.csv、客户.csv（UTF-8 带 BOM；以 = + - @ 开头的单元格加 ' 前缀，防止被 Excel 当作公式）。"""
     vault = open_vault()
     warn_diagnostics(vault.diagnostics)
-    for path, rows, changed in export_csv(vault.index, out.expanduser()):
+    for path, rows, changed in export_csv(vault.index, vault.root, out.expanduser() if out else None):
         note = "" if changed else "（内容未变）"
         console.print(f"[green]已导出[/green] {path}：{rows} 条{note}", highlight=False)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from decimal import Decimal
@@ -13,6 +11,7 @@ import typer
 from rich.table import Table as RichTable
 
 from ..core.render import render
+from ..exports.csv_tables import csv_bytes
 from ..stats.customer_report import customer_report
 from ..stats.periods import Month
 from ..stats.reports import Report, cell_text, service_report, technician_report
@@ -45,15 +44,11 @@ def report_json(report: Report) -> dict:
     return data
 
 
-def report_csv(report: Report) -> str:
+def report_csv(report: Report) -> bytes:
     """The report's main table (and its 合计 row) as CSV."""
     table = report.tables[0]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c.name for c in table.columns])
-    for row in table.rows + ([table.total] if table.total else []):
-        writer.writerow(["" if (v := _plain(row.get(c.name))) is None else v for c in table.columns])
-    return buffer.getvalue()
+    rows = table.rows + ([table.total] if table.total else [])
+    return csv_bytes([c.name for c in table.columns], ([_plain(row.get(c.name)) for c in table.columns] for row in rows))
 
 
 def _cells(table) -> list[list[str]]:
@@ -116,7 +111,7 @@ def report(
         console.print_json(json.dumps(report_json(result), ensure_ascii=False))
     elif fmt is OutputFormat.CSV:
         sys.stdout.flush()
-        sys.stdout.buffer.write(report_csv(result).encode("utf-8-sig"))
+        sys.stdout.buffer.write(report_csv(result))
         sys.stdout.buffer.flush()
     elif fmt is OutputFormat.MD:
         tables = [{"title": t.title, "header": [c.name for c in t.columns], "rows": _cells(t)} for t in result.tables]

@@ -39,6 +39,7 @@ from ..models.fields import EmptyAsList, Minutes, Money, Section, TextList, Time
 from ..values import ChoiceEnum, parse_date, parse_list, weekday_of
 from ..vault import bounds
 from ..vault.lines import key_line
+from ..vault.writer import relpath_problem
 from .reminder_kinds import check_channel_filters
 
 CONFIG_NAME = "vaultcrm.yaml"
@@ -142,6 +143,15 @@ class Folders(Section):
     schedule: str = ref("排班", "排班")  # the day board as a note, one per day with appointments
     dashboard: str = ref("总览", "服务追踪表.md")
     templates: str = ref("模板", ".vaultcrm/templates")
+
+    @field_validator("*")
+    @classmethod
+    def _inside_vault(cls, value: str) -> str:
+        """A folder is a place inside the vault: `../x` or `/srv/x` would carry notes out of it."""
+        problem = relpath_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise ValueError(f"{problem}（目录应为库内的相对路径，如 提醒 或 统计/日报）")
+        return value
 
 
 class FollowUpRules(Section):

@@ -7,7 +7,9 @@ can edit render in Jinja2's sandbox.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 
@@ -63,11 +65,47 @@ def _signed(value, empty: str = "—") -> str:
     return empty if value is None else f"{value:+.1f}%"
 
 
+# Line breaks of every kind (a heading or table row must stay one line) and other control characters.
+_LINE_BREAKS = re.compile(r"[\r\n\t\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# HTML as entities; what makes a link, embed, code span, math, comment or tag, backslash-escaped.
+_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_MARKDOWN = re.compile(r"([\\\[\]`$#]|%(?=%)|(?<=%)%)")  # `%%` opens a comment; `12.5%` stays as it is
+
+
+def markdown_inline(value) -> str:
+    """User text as inert Markdown on one line: it reads as itself and never becomes markup.
+
+    A customer name or note lands in headings and tables: a newline would end the heading (or start a
+    `---` line), `[[…]]` would link to another customer, `<script>` or `<img onerror>` would be HTML,
+    `%%` would hide the rest of the note from view. Line breaks become spaces, other control and bidi
+    characters go, `& < >` become entities and `\\ [ ] ` $ # %%` are backslash-escaped (Obsidian
+    shows them as typed).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, Enum):
+        value = value.value
+    text = _CONTROLS.sub("", _LINE_BREAKS.sub(" ", str(value)))
+    return _MARKDOWN.sub(r"\\\1", text.translate(_HTML))
+
+
 def _cell(value) -> str:
-    """A Markdown table cell: no pipes or newlines to break the row."""
+    """A Markdown table cell: inert text (see `markdown_inline`), no pipe to split the row, `-` when empty."""
     if value is None or value == "":
         return "-"
-    return str(value).replace("|", "／").replace("\r", " ").replace("\n", " ")
+    return markdown_inline(value).replace("|", "／")
+
+
+_OWN_LINK = re.compile(r"^\[\[[^\[\]|#^\r\n<>]+\]\]$")
+
+
+def _wikilink(value) -> str:
+    """A `[[…]]` link vaultcrm made from a file name stays a link; anything else is shown as inert text."""
+    if value is None:
+        return ""
+    text = str(value)
+    return text if _OWN_LINK.match(text) else markdown_inline(text)
 
 
 @lru_cache(maxsize=8)
@@ -80,7 +118,8 @@ def environment(override: str | None = None) -> ImmutableSandboxedEnvironment:
         trim_blocks=False, lstrip_blocks=False, autoescape=False,
     )
     env.filters.update(v=_value, y=scalar, blist=_block_list, money=_money, money_plain=_money_plain,
-                       minutes=_minutes, percent=_percent, signed=_signed, cell=_cell)
+                       minutes=_minutes, percent=_percent, signed=_signed, cell=_cell, md=markdown_inline,
+                       wikilink=_wikilink)
     return env
 
 

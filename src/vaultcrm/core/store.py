@@ -8,8 +8,11 @@ saved by someone else since the vault was loaded.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from ..errors import ConcurrentChangeError, VaultCRMError
 from ..models import Customer, Record
@@ -68,8 +71,30 @@ def vault_path(root: Path, relpath: str) -> Path:
     return root / relpath
 
 
+# Control characters (but tab and line breaks): invisible, they garble a terminal or hide part of a name.
+# NUL cannot even be typed; it can only come from a file.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def refuse_control_characters(values, where: str = "") -> None:
+    """VaultCRMError naming the field when any text in `values` holds a control character."""
+    if isinstance(values, BaseModel):
+        values = values.model_dump(by_alias=True, exclude={"path"})
+    if isinstance(values, dict):
+        for key, value in values.items():
+            name = ".".join(map(str, key)) if isinstance(key, tuple) else str(key)
+            refuse_control_characters(value, f"{where}.{name}" if where else name)
+    elif isinstance(values, (list, tuple)):
+        for value in values:
+            refuse_control_characters(value, where)
+    elif isinstance(values, str) and (m := _CONTROL.search(values)):
+        raise VaultCRMError(f"「{where or '文本'}」含有不可见的控制字符（U+{ord(m[0]):04X}），不会写入笔记；"
+                            "请删除该字符后重试")
+
+
 def create_record(root: Path, settings: Settings, record: Record, known_ids, *, year: int | None = None) -> Record:
     """Give `record` the next free ID, render it and create its note. Returns the record as written."""
+    refuse_control_characters(record)
     folder = folder_of(settings, record.kind)
 
     def build(record_id: str) -> tuple[str, bytes]:
@@ -106,6 +131,8 @@ def update_record(root: Path, record: Record, changes: dict[tuple, object], *,
     Inside a `journal.transaction` the new text is staged (on top of what the operation staged
     before), to be written with the operation's other notes.
     """
+    refuse_control_characters(changes)
+    refuse_control_characters(append or {})
     path = vault_path(root, record.path)
     staging = journal.current()
     if staging is not None and staging.staged(record.path):

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from ..core.config import STATE_DIR
+from ..vault.perms import PRIVATE_FILE, make_private
 
 AUDIT_LOG = f"{STATE_DIR}/logs/audit.log"
 
@@ -26,10 +27,13 @@ def append_audit(root: Path, *, action: str, customer: str, operator: str, files
                  at: dt.datetime) -> None:
     """One JSON line per action; O_APPEND keeps lines of concurrent writers whole."""
     path = root / AUDIT_LOG
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     line = audit_line(action=action, customer=customer, operator=operator, files=files, at=at).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+             | getattr(os, "O_CLOEXEC", 0))  # O_NONBLOCK: a FIFO planted here fails instead of hanging
+    fd = os.open(path, flags, PRIVATE_FILE)
     try:
+        make_private(fd)  # also a log created before this rule, or by a copy with another umask
         os.write(fd, line)
         os.fsync(fd)
     finally:

@@ -35,6 +35,7 @@ from ..core.locks import holding
 from ..core.store import vault_path
 from ..errors import ConfigError, VaultCRMError
 from ..vault.lock import FileLock, LockTimeout
+from ..vault.perms import PRIVATE_FILE, make_private
 from ..vault.reader import parse_note
 from ..vault.scan import scan
 from ..vault.writer import FileStamp, read_stamped
@@ -179,7 +180,7 @@ def _write_archive(root: Path, now: dt.datetime, safety: bool) -> tuple[Archive,
     """
     folder = backup_dir(root)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise VaultCRMError(f"无法创建备份文件夹 {BACKUP_DIR}：{_reason(exc)}") from None
     for leftover in folder.glob(".vaultcrm-*.zip.tmp"):
@@ -191,7 +192,10 @@ def _write_archive(root: Path, now: dt.datetime, safety: bool) -> tuple[Archive,
     problems = [f"{_shown(relpath)}：{_reason(exc)}" for relpath, exc in unreadable]
     files = 0
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
+        make_private(fd)  # every customer's record: owner-only, whatever the umask
+        with open(fd, "wb") as raw, \
+                zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
             for relpath in relpaths:
                 try:
                     relpath.encode("utf-8")

@@ -24,8 +24,10 @@ from ..vault.writer import (
     ConcurrentEditError,
     FileExistsConflict,
     FileStamp,
+    UnsafePathError,
     create_exclusive,
     read_stamped,
+    safe_path,
     write_atomic,
 )
 from .day_state import ID_PATTERN, DayLog, Entry
@@ -57,6 +59,19 @@ def note_relpath(settings: Settings, day: dt.date) -> str:
     return f"{folder}/{day.isoformat()}.md" if folder else f"{day.isoformat()}.md"
 
 
+def note_path(root: Path, relpath: str) -> Path:
+    """Where the day note really is; refused when the reminders folder leads out of the vault.
+
+    The notes hold customers' names: a `提醒` folder symlinked elsewhere, or `目录.提醒: ../x`, must
+    not carry them out of the vault.
+    """
+    try:
+        return safe_path(root, relpath)
+    except UnsafePathError as exc:
+        raise VaultCRMError(f"提醒笔记「{relpath}」不在库内，已拒绝（{exc}）：请检查 vaultcrm.yaml 的 目录.提醒 设置，"
+                            "或把指向库外的提醒文件夹换成库内的普通文件夹；未写入任何内容") from None
+
+
 def _frontmatter(relpath: str, text: str) -> dict:
     _, fm, _ = split_note(text)
     try:
@@ -70,7 +85,7 @@ def _frontmatter(relpath: str, text: str) -> dict:
 def read_day(root: Path, settings: Settings, day: dt.date) -> DayNote:
     relpath = note_relpath(settings, day)
     try:
-        raw, stamp = read_stamped(root / relpath)
+        raw, stamp = read_stamped(note_path(root, relpath))
     except FileNotFoundError:
         return DayNote(DayLog(day), relpath)
     try:
@@ -90,7 +105,7 @@ def render_table(settings: Settings, root: Path, rows: list[Entry]) -> str:
 
 def write_day(root: Path, settings: Settings, note: DayNote) -> bool:
     """Write the note's state and table; False when the file already says exactly that."""
-    path = root / note.relpath
+    path = note_path(root, note.relpath)
     rows, state = note.log.rows(), note.log.state()
     table = render_table(settings, root, rows)
     if note.text is not None and state == note.saved and read_block(note.text, BLOCK) == table.strip("\r\n"):
@@ -100,7 +115,7 @@ def write_day(root: Path, settings: Settings, note: DayNote) -> bool:
         text = render("reminders_day.md.j2", root / settings.folders.templates, day=note.day, rows=rows)
         _verify(note, text)
         try:
-            create_exclusive(path, text.encode("utf-8"))
+            create_exclusive(path, text.encode("utf-8"), within=root)
         except FileExistsConflict:
             raise ConcurrentChangeError(f"{note.relpath} 刚被其他程序创建，未写入；请重试") from None
     else:
@@ -110,7 +125,7 @@ def write_day(root: Path, settings: Settings, note: DayNote) -> bool:
             raise VaultCRMError(f"{note.relpath}: 无法更新属性（{exc}），请检查该笔记的 frontmatter") from None
         text = replace_block(text, BLOCK, table)
         try:
-            written = write_atomic(path, text.encode("utf-8"), expect=note.stamp)
+            written = write_atomic(path, text.encode("utf-8"), expect=note.stamp, within=root)
         except ConcurrentEditError:
             raise ConcurrentChangeError(f"{note.relpath} 在读取后被修改（可能正在 Obsidian 中编辑），"
                                         "未写入；下次运行会重试") from None

@@ -13,6 +13,12 @@ Why each rule exists:
   writer is swept by the next command, at once, not after an hour. Its name carries the writer's PID
   and host, and the writer holds an flock on it from creation until the rename: a temp file is only
   removed when no one holds its lock and its writer, on this host, is gone (or it is an hour old).
+- Nothing lands outside the vault: before any write, the real folder the file would land in must lie
+  inside the real vault root (a folder symlinked elsewhere, `../x` or an absolute path from the
+  settings are refused). The vault is the caller's `within`, or else the nearest folder up the path
+  holding `vaultcrm.yaml`, `.obsidian/` or `.vaultcrm/`.
+- Only regular files are read or replaced: a FIFO, socket or device planted at a note's path would
+  hang a read (and the lock held around it), so it is refused before it is opened.
 """
 
 from __future__ import annotations
@@ -31,13 +37,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import VaultCRMError
+
 __all__ = [
     "ConcurrentEditError",
     "FileExistsConflict",
     "FileStamp",
+    "NotRegularFileError",
     "UnsafePathError",
     "create_exclusive",
     "read_stamped",
+    "relpath_problem",
     "safe_path",
     "sanitize_filename",
     "stamp",
@@ -60,8 +70,44 @@ class FileExistsConflict(FileExistsError):
     """A create found the name taken; the existing file was left alone."""
 
 
-class UnsafePathError(ValueError):
-    """A path would leave the vault (`..`, absolute, symlink out) or touch what vaultcrm must not."""
+class UnsafePathError(VaultCRMError, ValueError):
+    """A path would leave the vault (`..`, absolute, symlink out) or touch what vaultcrm must not.
+
+    A VaultCRMError, so a refusal no caller explains still reaches the user as a message (exit 1).
+    """
+
+
+class NotRegularFileError(UnsafePathError):
+    """A FIFO, socket or device sits where a note should be; reading it could block forever."""
+
+
+_KIND_NAMES = ((stat_mod.S_ISFIFO, "命名管道（FIFO）"), (stat_mod.S_ISSOCK, "套接字"), (stat_mod.S_ISCHR, "字符设备"),
+               (stat_mod.S_ISBLK, "块设备"))
+
+
+def _not_regular(path: str | os.PathLike, st: os.stat_result) -> NotRegularFileError:
+    kind = next((name for test, name in _KIND_NAMES if test(st.st_mode)), "特殊文件")
+    return NotRegularFileError(f"「{path}」是{kind}而不是普通文件，vaultcrm 不会读写它（以免卡住）；"
+                               "请删除或改名后重试，未写入任何内容")
+
+
+def _open_regular(path: str | os.PathLike) -> int:
+    """A read-only descriptor of a regular file; NotRegularFileError (never a hang) for anything else.
+
+    The stat first keeps devices from being opened at all; O_NONBLOCK and the fstat after cover a
+    FIFO swapped in between.
+    """
+    st = os.stat(path)
+    if stat_mod.S_ISDIR(st.st_mode):  # cannot hang: the ordinary error, as `open` would give
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+    if not stat_mod.S_ISREG(st.st_mode):
+        raise _not_regular(path, st)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    st = os.fstat(fd)
+    if not stat_mod.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise _not_regular(path, st)
+    return fd
 
 
 @dataclass(frozen=True)
@@ -79,7 +125,7 @@ def stamp_bytes(data: bytes, st: os.stat_result) -> FileStamp:
 
 def read_stamped(path: str | os.PathLike) -> tuple[bytes, FileStamp]:
     """Read a file and stamp it from the same open file, so the stamp describes exactly these bytes."""
-    with open(path, "rb") as fh:
+    with open(_open_regular(path), "rb") as fh:
         st = os.fstat(fh.fileno())
         data = fh.read()
     return data, stamp_bytes(data, st)
@@ -92,11 +138,12 @@ def stamp(path: str | os.PathLike) -> FileStamp:
 def _current(path: Path) -> tuple[bytes | None, FileStamp | None, int | None]:
     """The file's bytes, stamp and permission bits, or Nones when it does not exist."""
     try:
-        with open(path, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            data = fh.read()
+        fd = _open_regular(path)
     except FileNotFoundError:
         return None, None, None
+    with open(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        data = fh.read()
     return data, stamp_bytes(data, st), stat_mod.S_IMODE(st.st_mode)
 
 
@@ -233,24 +280,61 @@ def _write_temp(folder: Path, name: str, data: bytes, mode: int | None) -> tuple
     return tmp, fd
 
 
+_VAULT_MARKERS = ("vaultcrm.yaml", ".obsidian", ".vaultcrm")
+AUTO = "auto"  # `within` default: the vault the path lies in, found by its markers
+
+
+def vault_of(path: str | os.PathLike) -> Path | None:
+    """The nearest folder up `path`, as written (`..` not collapsed, symlinks not followed), that holds a
+    vault marker; None when the path lies in no vault (an export to a folder the user chose, say)."""
+    for folder in Path(path).absolute().parents:
+        if any(os.path.lexists(folder / marker) for marker in _VAULT_MARKERS):
+            return folder
+    return None
+
+
+def confine(path: str | os.PathLike, within: str | os.PathLike | None = AUTO) -> None:
+    """UnsafePathError unless `path` (as written, and the real folder it would land in) is inside `within`.
+
+    `within=AUTO` checks against the vault found by `vault_of`; None skips the check (a place the user
+    named, which may lie anywhere).
+    """
+    root = vault_of(path) if within == AUTO else within
+    if root is None:
+        return
+    base = Path(os.path.normpath(Path(root).absolute()))
+    written = Path(os.path.normpath(Path(path).absolute()))
+    real_base = Path(os.path.realpath(root))
+    real_folder = Path(os.path.realpath(written.parent))
+    lexically_inside = written not in (base, real_base) and (written.is_relative_to(base)
+                                                              or written.is_relative_to(real_base))
+    if lexically_inside and real_folder.is_relative_to(real_base):
+        return
+    where = real_folder if lexically_inside else written.parent
+    raise UnsafePathError(f"「{path}」会写到库外（{where}，不在 {real_base} 之内，可能经由符号链接、../ 或绝对路径），"
+                          "vaultcrm 不会写到库外；请检查该文件夹或 vaultcrm.yaml 的 目录 设置，未写入任何内容")
+
+
 def write_atomic(path: str | os.PathLike, data: bytes, *, expect: FileStamp | None = None,
-                 within: str | os.PathLike | None = None) -> bool:
+                 within: str | os.PathLike | None = AUTO) -> bool:
     """Replace `path` with `data` all at once. False when the file already holds exactly `data`.
 
     With `expect`, refuse (ConcurrentEditError, nothing written) unless the file still holds what was
     read; the check is repeated right before the rename to keep the race window as small as we can.
-    With `within` (the vault root), refuse (UnsafePathError) a path that really lands outside it, e.g.
-    through a folder that is a symlink out of the vault.
+    `within` (the vault root; by default the vault the path lies in, see `confine`): refuse
+    (UnsafePathError) a path that really lands outside it, e.g. through a folder that is a symlink out
+    of the vault. A FIFO or device at `path` is refused (NotRegularFileError), never opened for long.
     """
     path = Path(path)
-    if within is not None:
+    if within not in (None, AUTO):
         try:
-            relpath = path.relative_to(within)
-        except ValueError:
-            raise UnsafePathError(f"{path} is not inside {within}") from None
-        safe_path(within, relpath)
+            safe_path(within, path.relative_to(within))  # also keeps writes out of .obsidian/
+        except ValueError as exc:  # not under `within` as written: `confine` decides by the real path
+            if isinstance(exc, UnsafePathError):
+                raise
+    confine(path, within)
     if path.is_symlink():
-        raise UnsafePathError(f"refusing to replace a symlink: {path}")
+        raise UnsafePathError(f"「{path}」是符号链接，vaultcrm 不会替换它（以免写到它指向的地方），未写入任何内容")
     old, current, mode = _current(path)
     if expect is not None and not _same_content(current, expect):
         raise ConcurrentEditError(f"{path} changed since it was read")
@@ -287,9 +371,13 @@ def _create_excl_direct(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def create_exclusive(path: str | os.PathLike, data: bytes) -> None:
-    """Create `path` holding `data`; FileExistsConflict if the name is taken (never overwrites)."""
+def create_exclusive(path: str | os.PathLike, data: bytes, *, within: str | os.PathLike | None = AUTO) -> None:
+    """Create `path` holding `data`; FileExistsConflict if the name is taken (never overwrites).
+
+    `within`: as for `write_atomic`, the vault the file must land in.
+    """
     path = Path(path)
+    confine(path, within)
     if os.path.lexists(path):
         raise FileExistsConflict(f"{path} already exists")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -312,6 +400,23 @@ def create_exclusive(path: str | os.PathLike, data: bytes) -> None:
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
+def relpath_problem(raw: str) -> str | None:
+    """Why `raw` cannot name a place inside a vault (absolute, `..`, `.obsidian/`, NUL), or None.
+
+    Only the text is judged; `safe_path` also follows symlinks. Settings use it for their folders.
+    """
+    if "\x00" in raw:
+        return f"路径含有无效字符：{raw!r}"
+    if os.path.isabs(raw) or raw.startswith(("/", "\\")) or _DRIVE.match(raw):
+        return f"库内路径不能是绝对路径：{raw}"
+    parts = [p for p in re.split(r"[\\/]", raw) if p not in ("", ".")]
+    if any(part.strip(". ") == "" for part in parts):  # "..", "...", ". ." — Windows trims these to ".."
+        return f"库内路径不能含有 ..：{raw}"
+    if parts and parts[0].lower() == ".obsidian":
+        return f"vaultcrm 不会写入 .obsidian/：{raw}"
+    return None
+
+
 def safe_path(root: str | os.PathLike, relpath: str | os.PathLike) -> Path:
     """The real path of `relpath` inside the vault `root`, or UnsafePathError.
 
@@ -320,27 +425,24 @@ def safe_path(root: str | os.PathLike, relpath: str | os.PathLike) -> Path:
     because the vault may be synced to Windows. `.obsidian/` belongs to Obsidian and is refused too.
     """
     raw = os.fspath(relpath)
-    if not raw or "\x00" in raw:
-        raise UnsafePathError(f"empty or invalid path: {raw!r}")
-    if os.path.isabs(raw) or raw.startswith(("/", "\\")) or _DRIVE.match(raw):
-        raise UnsafePathError(f"absolute path not allowed: {raw}")
+    if not raw:
+        raise UnsafePathError(f"路径为空：{raw!r}")
+    problem = relpath_problem(raw)
+    if problem:
+        raise UnsafePathError(problem)
     parts = [p for p in re.split(r"[\\/]", raw) if p not in ("", ".")]
     if not parts:
-        raise UnsafePathError(f"path names the vault itself: {raw}")
-    for part in parts:
-        if part.strip(". ") == "":  # "..", "...", ". ." — Windows trims these to ".."
-            raise UnsafePathError(f"'..' not allowed in a vault path: {raw}")
-    if parts[0].lower() == ".obsidian":
-        raise UnsafePathError(f"vaultcrm never writes into .obsidian/: {raw}")
+        raise UnsafePathError(f"路径指向库本身而不是其中的文件：{raw}")
     base = Path(root).resolve()
     target = (base / Path(*parts)).resolve()
     if target == base or not target.is_relative_to(base):
-        raise UnsafePathError(f"{raw} leads outside the vault {base}")
+        raise UnsafePathError(f"「{raw}」实际位于库 {base} 之外（经由符号链接？）")
     return target
 
 
-# Characters Windows, Obsidian links or sync tools refuse in a file name.
-_FORBIDDEN = re.compile(r'[\\/:*?"<>|#^\[\]]')
+# Characters Windows, Obsidian links or sync tools refuse in a file name; a backtick or `%%` in the
+# `[[…]]` made from it would open a code span or a comment in the notes that link to it.
+_FORBIDDEN = re.compile(r'[\\/:*?"<>|#^\[\]`]|%{2,}')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{dev}{n}" for dev in ("COM", "LPT") for n in [*"123456789", "¹", "²", "³"]
 }
