@@ -39,6 +39,7 @@ from ..vault.writer import (
     FileStamp,
     UnsafePathError,
     create_exclusive,
+    fsync_dir,
     safe_path,
     sweep_temp_files,
     write_atomic,
@@ -83,25 +84,12 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _unlink(path: Path) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:
         return
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 # -- applying steps (live and on recovery) ---------------------------------------------------------
