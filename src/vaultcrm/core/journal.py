@@ -40,6 +40,7 @@ from ..vault.writer import (
     UnsafePathError,
     create_exclusive,
     fsync_dir,
+    read_stamped,
     safe_path,
     sweep_temp_files,
     write_atomic,
@@ -77,9 +78,9 @@ def _decode(step: dict) -> bytes:
 
 
 def _read(path: Path) -> bytes | None:
+    """The file's bytes, None when missing; a FIFO or device there is refused (NotRegularFileError), never read."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return read_stamped(path)[0]
     except FileNotFoundError:
         return None
 
