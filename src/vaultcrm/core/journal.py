@@ -33,6 +33,7 @@ from pathlib import Path
 from ..diagnostics import Diagnostic, warning
 from ..errors import ConcurrentChangeError
 from ..vault.lock import LockTimeout
+from ..vault.perms import PRIVATE_FILE, make_private
 from ..vault.writer import (
     ConcurrentEditError,
     FileExistsConflict,
@@ -107,9 +108,12 @@ def apply_step(root: Path, step: dict) -> str | None:
         current = _read(path) or b""
         if line in current:
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_CLOEXEC", 0))  # never through a symlink, never blocked by a FIFO
+        fd = os.open(path, flags, PRIVATE_FILE)
         try:
+            make_private(fd)  # appended lines are the audit log's: owner-only, whatever the umask
             os.write(fd, (b"\n" if current and not current.endswith(b"\n") else b"") + line)
             os.fsync(fd)
         finally:
