@@ -17,14 +17,13 @@ from ..values import parse_date
 from .backup import confirm_or_stop
 from .base import app, console, console_err, open_vault, warn_diagnostics
 from .customer import customer_app, find_customer
-from .options import UsageError
+from .options import AtOption, UsageError
 from .stats import parse_at
 
 SHOWN = 15
 
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="不再询问，直接执行")]
 ByOption = Annotated[Optional[str], typer.Option("--by", help="操作人（记入审计日志；默认：配置中的操作人或系统用户）")]
-AtOption = Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”，如 '2026-02-12 18:00'")]
 
 
 def _report(done: Erased) -> None:
