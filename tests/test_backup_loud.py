@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import os
 import shutil
 import subprocess
@@ -40,17 +39,17 @@ def test_a_note_whose_read_fails_fails_the_backup_and_keeps_older_archives(cli, 
     for day in range(1, 4):
         assert cli(root, "backup", "--at", f"2026-02-0{day} 18:00").exit_code == 0
     before = backups(root)
-    real_open = builtins.open
+    real_open = os.open
     victim = str(root / "客户" / "C-0001 张三.md")
 
-    def failing_open(file, *args, **kwargs):
-        if os.fspath(file) == victim:
+    def failing_open(file, *args, **kwargs):  # notes are read through os.open (vault/writer.py)
+        if isinstance(file, (str, bytes, os.PathLike)) and os.fspath(file) == victim:
             raise PermissionError(13, "Permission denied", victim)
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", failing_open)
+    monkeypatch.setattr(os, "open", failing_open)
     result = cli(root, "backup", "--keep", "1", "--at", "2026-02-12 10:30")
-    monkeypatch.setattr(builtins, "open", real_open)
+    monkeypatch.setattr(os, "open", real_open)
     assert result.exit_code == 1
     assert "客户/C-0001 张三.md：Permission denied" in result.stderr
     assert "已备份" not in result.stdout and "已删除过期备份" not in result.stdout

@@ -172,3 +172,16 @@ def test_init_upgrade_refuses_a_folder_that_is_not_a_vault(tmp_path):
     proc = run_cli("--vault", str(tmp_path), "init", "--upgrade")
     assert proc.returncode == 1 and "还不是 vaultcrm 库" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_new_dashboard_links_only_to_notes_that_exist(tmp_path):
+    import re
+
+    from vaultcrm.init.scaffold import init_vault
+
+    root = tmp_path / "库"
+    init_vault(root)
+    text = (root / "服务追踪表.md").read_text(encoding="utf-8")
+    links = [target.split("|")[0] for target in re.findall(r"\[\[([^\]]+)\]\]", text)]
+    assert links, text
+    assert all((root / link).exists() or (root / f"{link}.md").exists() for link in links), links

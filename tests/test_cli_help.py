@@ -51,3 +51,19 @@ def test_usage_errors_exit_2_without_traceback(tmp_path, args, code):
 def test_help_runs(tmp_path):
     proc = run_cli("--help")
     assert proc.returncode == 0 and "健康养生馆" in proc.stdout
+
+
+def test_at_means_the_same_everywhere_and_is_in_every_help():
+    from vaultcrm.cli.options import AT_HELP
+
+    having = [(path, p) for path, command in COMMANDS for p in command.params if p.name == "at"]
+    assert len(having) >= 15, [" ".join(path) for path, _ in having]
+    for path, param in having:
+        assert param.opts == ["--at"] and not param.hidden and param.help == AT_HELP, " ".join(path)
+
+
+def test_short_t_is_the_time_wherever_it_exists():
+    for path, command in COMMANDS:
+        for param in command.params:
+            if "-t" in getattr(param, "opts", []):
+                assert param.name == "time", (" ".join(path), param.name)

@@ -228,7 +228,7 @@ def test_log_takes_a_session_from_the_package_and_says_so_on_the_srv(studio, cli
     assert result.exit_code == 0, result.output
     assert "套餐抵扣：推拿10次卡（扣 1 次，推拿10次卡 剩余 3/10 次）" in result.stdout
     srv = (studio / "服务记录/SRV-2026-006.md").read_text(encoding="utf-8")
-    assert "  服务费用: ¥198\n  套餐抵扣: 推拿10次卡（扣 1 次，推拿10次卡 剩余 3/10 次）\n" in srv
+    assert "  服务费用: ¥178.2\n  套餐抵扣: 推拿10次卡（扣 1 次，推拿10次卡 剩余 3/10 次）\n" in srv
     assert read(studio) == ZHANG.replace("    剩余次数: 4\n", "    剩余次数: 3\n")
     foot = cli(studio, "log", "-c", "张三", "-s", "足疗", "--technician", "李师傅", "--date", "2026-06-30",
                "--time", "12:00", "--at", "2026-06-30 13:00", "--format", "json")

@@ -168,3 +168,19 @@ def test_excel_serial_dates_are_read_and_reported_and_impossible_dates_refused(s
     assert (qian.birthday, qian.first_visit, qian.source) == (dt.date(1990, 1, 1), dt.date(2023, 10, 1), "微信")
     assert qian.preferences.technician == "李师傅"
     assert (sun.birthday, sun.preferences.technician, sun.source) == (None, None, "大众点评")
+
+
+def test_hostile_notes_in_a_sheet_land_inert_in_the_profile(studio, cli, tmp_path):
+    notes = ["[[C-0001 张三]] 是她妹妹", "<img src=x onerror=alert(1)>", "---", "# 大标题", "- 列表项"]
+    text = "姓名,电话,备注\n" + "".join(f"钱{i},1390000000{i},\"{n}\"\n" for i, n in enumerate(notes))
+    sheet = tmp_path / "名单.csv"
+    sheet.write_text(text, encoding="utf-8")
+    assert cli(studio, "import", "customers", str(sheet)).exit_code == 0
+    for i, note in enumerate(notes):
+        path = next((studio / "客户").glob(f"* 钱{i}.md"))
+        body = path.read_text(encoding="utf-8").split("\n---\n", 1)[1]
+        section = body.split("## 备注", 1)[1]
+        assert "[[" not in section and "<img" not in section and "\n---\n" not in section, section
+        assert not [line for line in section.splitlines() if line.startswith(("#", "- "))], section
+    again = cli(studio, "import", "customers", str(sheet))
+    assert "没有需要导入的内容" in again.stdout  # the escaped notes are recognised as already there

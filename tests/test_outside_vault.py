@@ -139,6 +139,28 @@ def test_a_fifo_at_a_note_path_is_refused_not_hung(studio, relpath, args):
     assert stat.S_ISFIFO((studio / relpath).lstat().st_mode)
 
 
+def test_a_fifo_for_vaultcrm_yaml_is_refused_at_its_name(studio):
+    """Every command reads the config first: a FIFO there would hang them all (cron's `remind` too)."""
+    plant_fifo(studio / "vaultcrm.yaml")
+    for args in (STATS, REMIND, ["check"]):
+        refused(vaultcrm(studio, *args, timeout=30), "vaultcrm.yaml:1", "不是可读的普通文本文件")
+
+
+def test_a_fifo_for_the_remind_log_neither_hangs_nor_stops_the_sending(studio):
+    """Logs are best effort: a planted FIFO (or symlink) is passed over, the work itself is done."""
+    (studio / "vaultcrm.yaml").write_text(CONFIG + """
+提醒规则:
+  发送渠道:
+    - {名称: 记录, 类型: 命令, 命令: ["true"]}
+""", encoding="utf-8")
+    relpath = ".vaultcrm/logs/remind.log"
+    plant_fifo(studio / relpath)
+    result = vaultcrm(studio, "remind", "--send", "--at", "2026-02-12 10:00", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "已发送 1 条" in result.stdout or "已发送" in result.stdout, result.stdout
+    assert stat.S_ISFIFO((studio / relpath).lstat().st_mode)
+
+
 def test_log_with_a_fifo_dashboard_does_not_hang_holding_the_booking_lock(studio):
     """The service is logged, the dashboard is left alone with a message, and the lock is free again."""
     plant_fifo(studio / "服务追踪表.md")

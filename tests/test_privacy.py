@@ -265,3 +265,19 @@ def test_audit_log_lines_are_json_with_the_agreed_fields(cli, vault):
     cli(root, "customer", "forget", "C-0002", "--yes", "--at", "2026-03-01 10:00")
     line = (root / ".vaultcrm/logs/audit.log").read_text(encoding="utf-8").splitlines()[0]
     assert set(json.loads(line)) == {"time", "action", "customer", "operator", "files"}
+
+
+def test_forget_calls_off_what_is_still_to_come_and_lists_it(cli, vault):
+    root = vault(VAULT)
+    assert cli(root, "book", "-c", "C-0001", "--date", "2026-03-05", "--time", "10:00", "-s", "全身推拿",
+               "--at", "2026-03-01 09:00").exit_code == 0
+    booked = max((root / "预约").glob("APP-2026-*.md"), key=lambda p: p.stat().st_mtime_ns).stem
+    before = figures(cli, root)
+    result = cli(root, "customer", "forget", "C-0001", "--yes", "--by", "店长", "--at", "2026-03-01 10:00")
+    assert result.exit_code == 0, result.output
+    assert f"已取消：{booked}" in result.stdout and "FLW-2026-001" in result.stdout
+    index = load_vault(root, use_cache=False).index
+    app = index.appointments[booked]
+    assert app.status.value == "已取消" and app.state.history[-1].endswith("客户注销（店长）")
+    assert index.followups["FLW-2026-001"].basics.status.value == "已取消"
+    assert figures(cli, root) == before  # past days' statistics are untouched

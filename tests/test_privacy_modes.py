@@ -65,7 +65,7 @@ def run_workday(root: Path) -> dict[str, int]:
     return {path: mode for path, mode in modes(root).items() if path not in before}
 
 
-ALL_KINDS = {"预约/", "服务记录/", "跟进/", "提醒/", "统计/", ".vaultcrm/cache", ".vaultcrm/locks", ".vaultcrm/ids.json",
+ALL_KINDS = {"预约/", "服务记录/", "跟进/", "提醒/", "统计/", ".vaultcrm/cache", ".vaultcrm/locks", ".vaultcrm/journal",
              ".vaultcrm/backups/", ".vaultcrm/exports/", ".vaultcrm/logs/audit.log"}
 
 

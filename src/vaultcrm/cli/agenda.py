@@ -20,7 +20,7 @@ from ..booking.board import ALL_ROOMS, TECHNICIAN, Board, Lane, board_json, buil
 from ..core.render import render
 from ..values import AppointmentStatus, parse_date, parse_time
 from .base import app, console, console_err, open_vault, warn_diagnostics
-from .options import OutputFormat, UsageError, parse_at, parse_format, parse_option, require_option
+from .options import AtOption, OutputFormat, UsageError, parse_at, parse_format, parse_option, require_option
 
 Opt = Optional[str]
 _WEEKDAYS = "一二三四五六日"
@@ -70,7 +70,7 @@ def free(
     limit: Annotated[Opt, typer.Option("--limit", help="最多列出几个时间（默认 20；0 表示全部）")] = None,
     customer: Annotated[Opt, typer.Option("--customer", "-c", help="为该客户找时间：避开他自己的其他预约")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="text 或 json")] = "text",
-    at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
+    at: AtOption = None,
 ) -> None:
     """查可预约时间：按 10 分钟一格，列出能做该项目的技师与房间，最早的在前；列出的时间 book 一定能约上。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON})
@@ -135,7 +135,7 @@ def agenda(
     technician: Annotated[Opt, typer.Option("--technician", help="只看该技师")] = None,
     room: Annotated[Opt, typer.Option("--room", help="看房间：房间名，或 全部（all）")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="text、md 或 json")] = "text",
-    at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
+    at: AtOption = None,
 ) -> None:
     """当天排班看板：每位技师一条时间线，列出预约（客户、项目、房间、状态）和空闲时段，标出冲突与超订的房间。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.MD, OutputFormat.JSON})

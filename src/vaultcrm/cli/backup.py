@@ -7,7 +7,7 @@ in a script it only shows the preview and stops unless `--yes` is given, which m
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -16,6 +16,7 @@ from ..errors import VaultCRMError
 from ..privacy.backup import apply_restore, create_backup, find_archive, list_backups, plan_restore, recovery_settings
 from . import options
 from .base import app, console, console_err, vault_root
+from .options import AtOption
 from .stats import parse_at
 from .tables import print_table
 
@@ -26,7 +27,6 @@ backup_app = typer.Typer(help="备份库中的笔记与 vaultcrm.yaml（.vaultcr
                          invoke_without_command=True, rich_markup_mode=None)
 app.add_typer(backup_app, name="backup")
 
-AtOption = Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”，如 '2026-02-12 18:00'")]
 
 
 def confirm_or_stop(question: str, refusal: str, yes: bool) -> None:

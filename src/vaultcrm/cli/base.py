@@ -133,9 +133,10 @@ def log_crash(exc: BaseException) -> Path:
         import tempfile
 
         folder = Path(tempfile.gettempdir())
+    from ..vault.state import append_text
+
     path = folder / "crash.log"
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(f"--- {dt.datetime.now().isoformat(timespec='seconds')}\n{text}\n")
+    append_text(path, f"--- {dt.datetime.now().isoformat(timespec='seconds')}\n{text}\n")
     return path
 
 

@@ -26,6 +26,7 @@ from ..values import AppointmentStatus, Channel, Strength, parse_date, parse_pho
 from . import options
 from .base import app, console, console_err, open_vault, vault_root, warn_diagnostics
 from .options import (
+    AtOption,
     OutputFormat,
     UsageError,
     json_value,
@@ -60,7 +61,7 @@ def book(
                                                      "同一客户的时间重叠（技师与房间的时间冲突除外）")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="在终端中也不再询问确认")] = False,
     format: Annotated[str, typer.Option("--format", "-f", help="text 或 json")] = "text",
-    at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
+    at: AtOption = None,
 ) -> None:
     """新建预约：检查时间冲突、营业与技师工作时间、过敏与禁忌、爽约次数，打印新的预约编号。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON})
@@ -185,7 +186,7 @@ def status(
     state: Annotated[str, typer.Argument(metavar="STATE", help=f"新状态：{_STATES}")],
     by: Annotated[Opt, typer.Option("--by", help="操作人（默认：配置中的操作人或系统用户）")] = None,
     force: Annotated[bool, typer.Option("--force", help="允许离开终态（已完成、已取消、未到店）、不在流转表中的变更，或在开始前标记未到店")] = False,
-    at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
+    at: AtOption = None,
 ) -> None:
     """修改预约状态（待服务 → 已确认 → 服务中 → 已完成 …），并记入 预约状态.状态更新。"""
     new = parse_option(state, AppointmentStatus.parse, "STATE")
@@ -211,7 +212,7 @@ def reschedule(
     room: Annotated[Opt, typer.Option("--room", help="改用该房间（默认不变）")] = None,
     by: Annotated[Opt, typer.Option("--by", help="操作人（默认：配置中的操作人或系统用户）")] = None,
     force: Annotated[bool, typer.Option("--force", help="越过营业与工作时间、技能、房间所做项目、已过去的时间、同一客户时间重叠的限制（技师与房间的时间冲突除外）")] = False,
-    at: Annotated[Opt, typer.Option("--at", hidden=True)] = None,
+    at: AtOption = None,
 ) -> None:
     """预约改期：重新检查冲突（不含该预约自身），并记入 预约状态.状态更新；只给 --time 时日期不变。"""
     if not any(x and x.strip() for x in (date, time, technician, room)):

@@ -28,15 +28,14 @@ from ..followups.rules import due_of
 from ..models import Customer
 from ..values import format_money, parse_datetime
 from .base import app, console, open_vault, warn_diagnostics
+from .options import AtOption, OutputFormat, UsageError, json_value, parse_format
 from .tables import print_table
-from .options import OutputFormat, UsageError, json_value, parse_format
 
 customer_app = typer.Typer(help="客户档案：查看、列表、修改、分群标签、积分与套餐。", no_args_is_help=True,
                            rich_markup_mode=None)
 app.add_typer(customer_app, name="customer")
 
 Opt = Optional[str]
-AtOption = Annotated[Opt, typer.Option("--at", help="按哪一天计算（YYYY-MM-DD，默认今天）")]
 TIER_ALIASES = {"normal": "普通", "regular": "普通", "silver": "银卡", "gold": "金卡", "diamond": "钻石"}
 
 

@@ -32,7 +32,7 @@ def export_csv_command(
 
 @export_app.command("ics")
 def export_ics_command(
-    technician: Annotated[Optional[str], typer.Option("--technician", "-t", help="只导出这位技师的预约")] = None,
+    technician: Annotated[Optional[str], typer.Option("--technician", "-T", help="只导出这位技师的预约")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="写入此文件（默认输出到屏幕）")] = None,
 ) -> None:
     """把待服务、已确认、服务中和已完成的预约导出为 iCalendar 日历（可导入手机或电脑日历）。"""

@@ -24,8 +24,8 @@ from ..followups.rules import PROBLEM, due_of, pending
 from ..models import FollowUp, ServiceRecord
 from ..values import Channel, Satisfaction
 from .base import app, console, open_vault, vault_root, warn_diagnostics
+from .options import AtOption, OutputFormat, parse_at, parse_format, parse_option
 from .tables import print_table
-from .options import OutputFormat, parse_at, parse_format, parse_option
 
 Opt = Optional[str]
 
@@ -93,7 +93,7 @@ def _now(at: str | None, vault) -> dt.datetime:
 @follow_app.command("plan")
 def plan(
     format: Annotated[str, typer.Option("--format", "-f", help="text 或 json")] = "text",
-    at: Annotated[Opt, typer.Option("--at", help="当前时间 'YYYY-MM-DD HH:MM'（默认：现在）")] = None,
+    at: AtOption = None,
 ) -> None:
     """按回访规则为全库安排回访（新客户、问题客户、长期客户、套餐中期）；已有的不会重复安排。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON})
@@ -117,7 +117,7 @@ def plan(
 def list_(
     due: Annotated[bool, typer.Option("--due", help="只列出计划日期已到（含今天）的回访")] = False,
     format: Annotated[str, typer.Option("--format", "-f", help="text 或 json")] = "text",
-    at: Annotated[Opt, typer.Option("--at", help="当前时间 'YYYY-MM-DD HH:MM'（默认：现在）")] = None,
+    at: AtOption = None,
 ) -> None:
     """列出待跟进的回访，按计划日期排序；已逾期的标红。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON})
@@ -150,7 +150,7 @@ def done(
     method: Annotated[Opt, typer.Option("--method", help="跟进方式：电话 微信 到店 在线")] = None,
     by: Annotated[Opt, typer.Option("--by", help="跟进人")] = None,
     next_days: Annotated[Optional[int], typer.Option("--next-days", help="N 天后再安排一次回访", min=1)] = None,
-    at: Annotated[Opt, typer.Option("--at", help="当前时间 'YYYY-MM-DD HH:MM'（默认：现在）；跟进日期取其日期")] = None,
+    at: AtOption = None,
 ) -> None:
     """完成一次回访：填写跟进记录、跟进结果与后续计划，跟进状态改为已完成。"""
     outcome = FollowUpOutcome(

@@ -22,6 +22,7 @@ from . import options
 from .base import app, console, open_vault, vault_root, warn_diagnostics
 from .follow import followup_rows, problem_panel, text_option
 from .options import (
+    AtOption,
     OutputFormat,
     UsageError,
     json_value,
@@ -74,7 +75,7 @@ def log(
     by: Annotated[Opt, typer.Option("--by", help="操作人（默认：配置中的操作人或系统用户）")] = None,
     force: Annotated[bool, typer.Option("--force", help="为已完成、已取消、未到店或已有服务记录的预约再记一次")] = False,
     format: Annotated[str, typer.Option("--format", "-f", help="text 或 json")] = "text",
-    at: Annotated[Opt, typer.Option("--at", help="当前时间 'YYYY-MM-DD HH:MM'（默认：现在）")] = None,
+    at: AtOption = None,
 ) -> None:
     """记录一次服务：写入服务记录（SRV），完成预约，安排回访，更新服务日志；打印新的服务编号。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON})

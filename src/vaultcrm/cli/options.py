@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
+from typing import Annotated, Optional
 
 import typer
 
@@ -78,6 +79,11 @@ def require_option(value: str | None, option: str, label: str, parser: Callable 
         if parsed is not None:
             return parsed
         typer.echo(f"错误：{label}不能为空", err=True)
+
+
+AT_HELP = "把此时当作“现在”：'YYYY-MM-DD HH:MM'，只写日期即当天 00:00（默认：现在）"
+#: `--at` means the same on every command that has it: the moment the command runs at (cron catch-up, tests).
+AtOption = Annotated[Optional[str], typer.Option("--at", help=AT_HELP)]
 
 
 def parse_at(value: str | None) -> dt.datetime | None:

@@ -17,14 +17,13 @@ from ..values import parse_date
 from .backup import confirm_or_stop
 from .base import app, console, console_err, open_vault, warn_diagnostics
 from .customer import customer_app, find_customer
-from .options import UsageError
+from .options import AtOption, UsageError
 from .stats import parse_at
 
 SHOWN = 15
 
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="不再询问，直接执行")]
 ByOption = Annotated[Optional[str], typer.Option("--by", help="操作人（记入审计日志；默认：配置中的操作人或系统用户）")]
-AtOption = Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”，如 '2026-02-12 18:00'")]
 
 
 def _report(done: Erased) -> None:
@@ -55,16 +54,21 @@ def forget(
     warn_diagnostics(vault.diagnostics)
     now = parse_at(at, vault.settings)
     customer = find_customer(vault.index, query)
-    plan = plan_forget(vault.index, customer)
+    operator = operator_name(by, vault.settings)
+    plan = plan_forget(vault.index, customer, cancel=(now, operator))
     if not plan.scrubs:
         console.print(f"{customer.id} 已注销，无需处理")
         return
     console.print(f"将注销 {customer.id} {customer.name or ''}：姓名改为「{pseudonym(customer.id)}」，清除电话、生日、"
                   f"健康档案与推荐人，加标签「已注销」；改写 {plan.notes} 篇笔记。统计数字不受影响。", markup=False)
+    if plan.cancelled:
+        console.print(f"其未完成的预约与待跟进将取消（不再提醒）：{'、'.join(plan.cancelled)}", markup=False)
     console.print("此操作不可撤销；此前的备份中仍有旧数据，按 vaultcrm backup 的保留天数轮换删除。")
     confirm_or_stop("确认注销？", f"未注销：确认无误请加 --yes（将改写 {plan.notes} 篇笔记）", yes)
-    done = forget_customer(vault, plan, operator=operator_name(by, vault.settings), now=now)
+    done = forget_customer(vault, plan, operator=operator, now=now)
     console.print(f"[green]已注销 {customer.id}，改写了 {len(done.changed)} 篇笔记[/green]")
+    if plan.cancelled:
+        console.print(f"已取消：{'、'.join(plan.cancelled)}", markup=False)
     _report(done)
 
 

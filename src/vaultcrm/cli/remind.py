@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -13,13 +13,12 @@ from rich.table import Table
 from ..core.render import render
 from ..reminders.dispatch import RemindReport, mark_done, run_remind
 from .base import app, console, console_err, open_vault, vault_root, warn_diagnostics
+from .options import AtOption, OutputFormat, parse_at, parse_format
 from .tables import print_table
-from .options import OutputFormat, parse_at, parse_format
 
 remind_app = typer.Typer(rich_markup_mode=None, add_completion=False)
 app.add_typer(remind_app, name="remind", help="提醒：列出到期的提醒并记入当天的提醒笔记；--send 发送；done 手动完成。")
 
-AtOption = Annotated[Optional[str], typer.Option("--at", help="按此时间计算，'YYYY-MM-DD HH:MM'（默认：现在）")]
 
 
 def _at(value: str | None, settings) -> dt.datetime:

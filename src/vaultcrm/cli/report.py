@@ -16,9 +16,9 @@ from ..stats.customer_report import customer_report
 from ..stats.periods import Month
 from ..stats.reports import Report, cell_text, service_report, technician_report
 from .base import app, console, open_vault, warn_diagnostics
-from .tables import print_table
-from .options import OutputFormat, UsageError, parse_format
+from .options import AtOption, OutputFormat, UsageError, parse_format
 from .stats import parse_at, parse_month_option
+from .tables import print_table
 
 KINDS = {"technicians": "technicians", "technician": "technicians", "tech": "technicians", "技师": "technicians",
          "services": "services", "service": "services", "服务": "services", "服务项目": "services",
@@ -89,7 +89,7 @@ def report(
     kind: Annotated[str, typer.Argument(help="technicians（技师）、services（服务项目）或 customers（客户）")],
     month: Annotated[Optional[str], typer.Option("--month", "-m", help="统计月份，如 2026-02（默认本月）")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="text、md、json 或 csv")] = "text",
-    at: Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”（默认月份与客户分析的基准日）")] = None,
+    at: AtOption = None,
 ) -> None:
     """月度报表：技师业绩与提成、服务项目排行、客户分群/RFM/复购率/留存率。"""
     which = KINDS.get(kind.strip().lower())

@@ -16,8 +16,8 @@ from ..stats.periods import Month
 from ..stats.refresh import refresh_all
 from ..values import parse_date, parse_datetime
 from .base import app, console, open_vault, warn_diagnostics
+from .options import AtOption, OutputFormat, UsageError, parse_format
 from .tables import print_table
-from .options import OutputFormat, UsageError, parse_format
 
 
 def parse_at(value: Optional[str], settings) -> dt.datetime:
@@ -98,7 +98,7 @@ def stats(
     date: Annotated[Optional[str], typer.Option("--date", "-d", help="只输出这一天的统计，如 2026-02-12")] = None,
     month: Annotated[Optional[str], typer.Option("--month", "-m", help="只输出这个月的统计，如 2026-02")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="text、md 或 json")] = "text",
-    at: Annotated[Optional[str], typer.Option("--at", help="把此时当作“现在”（总览的今天、本月）")] = None,
+    at: AtOption = None,
 ) -> None:
     """更新统计笔记（日报、月报、服务追踪表的统计区块），只改有变化的；或用 --date/--month 输出统计数据。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.MD, OutputFormat.JSON})

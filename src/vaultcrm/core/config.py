@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import types
 import typing
 from collections.abc import Iterator
@@ -39,10 +40,14 @@ from ..models.fields import EmptyAsList, Minutes, Money, Section, TextList, Time
 from ..values import ChoiceEnum, parse_date, parse_list, weekday_of
 from ..vault import bounds
 from ..vault.lines import key_line
+from ..vault.reader import PYDANTIC_MESSAGES
+from ..vault.state import read_state
 from ..vault.writer import relpath_problem
+from ..vault.yaml_messages import explain
 from .reminder_kinds import check_channel_filters
 
 CONFIG_NAME = "vaultcrm.yaml"
+MAX_CONFIG_BYTES = 1 << 20  # a studio's config is a few KB
 STATE_DIR = ".vaultcrm"
 
 
@@ -393,6 +398,9 @@ class Settings(Section):
         return dt.datetime.now(self.tz).replace(tzinfo=None, second=0, microsecond=0)
 
 
+_UNION_TAGS = frozenset({"str", "list", "list[str]", "int", "float", "bool", "dict"})
+
+
 def _error(line: int, message: str) -> ConfigError:
     return ConfigError(Diagnostic(CONFIG_NAME, line, Severity.ERROR, message))
 
@@ -401,12 +409,12 @@ def load_settings(root: Path) -> tuple[Settings, list[Diagnostic]]:
     """Read `vaultcrm.yaml`: the settings and warnings (unknown keys). A missing file gives the defaults;
     a broken one raises ConfigError naming its line."""
     path = root / CONFIG_NAME
-    if not path.is_file():
+    if not os.path.lexists(path):
         return Settings(), []
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise _error(1, f"无法读取配置文件：{exc.strerror or exc}") from None
+    raw = read_state(path, MAX_CONFIG_BYTES, follow_symlinks=True)
+    if raw is None:  # a FIFO (which would hang every command), a folder, a device, a huge file, or unreadable
+        raise _error(1, f"{CONFIG_NAME} 不是可读的普通文本文件（或大于 {MAX_CONFIG_BYTES >> 20} MB）；"
+                        "请把它换成正常的配置文件，或删除它以使用默认设置")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -422,15 +430,13 @@ def load_settings(root: Path) -> tuple[Settings, list[Diagnostic]]:
         bounds.check_data(text, data)
     except bounds.TooComplex as exc:
         raise _error(1, f"配置文件：{exc}") from None
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise _error(line, f"配置文件 YAML 语法错误：{exc.problem or exc}") from None
     except yaml.reader.ReaderError as exc:  # a control character: not a text file
         line = text[:exc.position].count("\n") + 1
         char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
         raise _error(line, f"配置文件含有不可用的控制字符 U+{char:04X}，不像是文本文件；请用文本编辑器另存为 UTF-8") from None
-    except yaml.YAMLError as exc:
-        raise _error(1, f"配置文件 YAML 语法错误：{exc}") from None
+    except yaml.YAMLError as exc:  # explained in Chinese, with the line it was found on
+        mark = getattr(exc, "problem_mark", None)
+        raise _error(mark.line + 1 if mark is not None else 1, f"配置文件 YAML 语法错误：{explain(exc, 1)}") from None
     except (ValueError, OverflowError) as exc:  # e.g. an impossible date, which libyaml builds itself
         raise _error(1, f"配置文件中有无法读取的值：{exc}") from None
     if not isinstance(data, dict):
@@ -441,7 +447,8 @@ def load_settings(root: Path) -> tuple[Settings, list[Diagnostic]]:
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            message = err["msg"].removeprefix("Value error, ")
+            message = PYDANTIC_MESSAGES.get(err["type"], err["msg"].removeprefix("Value error, "))
+            loc = tuple(part for part in loc if part not in _UNION_TAGS)  # `命令.str`: a branch of a union
             problems.append(Diagnostic(CONFIG_NAME, key_line(text, loc), Severity.ERROR,
                                        f"配置项 {'.'.join(map(str, loc))}：{message}"))
         problems.sort(key=lambda d: d.line)

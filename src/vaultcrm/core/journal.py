@@ -33,12 +33,15 @@ from pathlib import Path
 from ..diagnostics import Diagnostic, warning
 from ..errors import ConcurrentChangeError
 from ..vault.lock import LockTimeout
+from ..vault.perms import PRIVATE_FILE, make_private
 from ..vault.writer import (
     ConcurrentEditError,
     FileExistsConflict,
     FileStamp,
     UnsafePathError,
     create_exclusive,
+    fsync_dir,
+    read_stamped,
     safe_path,
     sweep_temp_files,
     write_atomic,
@@ -76,24 +79,11 @@ def _decode(step: dict) -> bytes:
 
 
 def _read(path: Path) -> bytes | None:
+    """The file's bytes, None when missing; a FIFO or device there is refused (NotRegularFileError), never read."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return read_stamped(path)[0]
     except FileNotFoundError:
         return None
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _unlink(path: Path) -> None:
@@ -101,7 +91,7 @@ def _unlink(path: Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         return
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 # -- applying steps (live and on recovery) ---------------------------------------------------------
@@ -118,9 +108,12 @@ def apply_step(root: Path, step: dict) -> str | None:
         current = _read(path) or b""
         if line in current:
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_CLOEXEC", 0))  # never through a symlink, never blocked by a FIFO
+        fd = os.open(path, flags, PRIVATE_FILE)
         try:
+            make_private(fd)  # appended lines are the audit log's: owner-only, whatever the umask
             os.write(fd, (b"\n" if current and not current.endswith(b"\n") else b"") + line)
             os.fsync(fd)
         finally:

@@ -25,6 +25,7 @@ from ..core.index import VaultIndex
 from ..core.journal import transaction
 from ..core.loader import Vault, load_vault
 from ..core.locks import BOOKING, booking_lock
+from ..core.render import markdown_inline
 from ..core.store import create_record, update_record
 from ..errors import VaultCRMError
 from ..models import Customer
@@ -296,7 +297,7 @@ def _fill(target: Target, data: RowData, settings: Settings, body: str = "") -> 
         elif have in (None, "") or (key == "tier" and have in ranks and ranks.index(value) > ranks.index(have)):
             target.values[key] = value
             filled.append(LABELS[key])
-    if data.notes and data.notes not in target.notes and data.notes not in body:
+    if data.notes and data.notes not in target.notes and inert_line(data.notes) not in body:
         target.notes.append(data.notes)
         filled.append(LABELS["notes"])
     return filled
@@ -384,10 +385,18 @@ def _profile(target: Target) -> Customer:
     })
 
 
+_BLOCK_START = re.compile(r"^([-+*=_~|])|^(\d+)([.)])(?=\s|$)")
+
+
+def inert_line(note: str) -> str:
+    """A 备注 cell as one inert Markdown line: no link, HTML, heading, list, rule or `---` of its own."""
+    return _BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", markdown_inline(note).strip())
+
+
 def with_notes(markdown: str, notes: list[str]) -> str:
     """The note's body with the sheet's 备注 under its `## 备注` heading (or a new one at the end)."""
     nl = "\r\n" if "\r\n" in markdown else "\n"
-    lines = [n for n in notes if n not in markdown]
+    lines = [line for line in map(inert_line, notes) if line and line not in markdown]
     if not lines:
         return markdown
     block = "".join(f"{line}{nl}" for line in lines)

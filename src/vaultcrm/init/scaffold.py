@@ -42,7 +42,9 @@ def init_vault(root: Path, studio: str = "健康养生馆", today: dt.date | Non
         else:
             path.mkdir(parents=True, exist_ok=True)
             created.append(folder + "/")
-    make(folders.dashboard, render("dashboard.md.j2", today=(today or dt.date.today()).isoformat()))
+    # The dashboard links only to notes that exist: the Bases views this init writes just below.
+    views = [(name, name.removesuffix(".base") + "视图") for name, _, _ in bases(folders)]
+    make(folders.dashboard, render("dashboard.md.j2", today=(today or dt.date.today()).isoformat(), views=views))
     overrides = root / folders.templates
     for name, template, folder in bases(folders):
         make(name, render(template, overrides, in_folder=f"file.inFolder({json.dumps(folder, ensure_ascii=False)})"))

@@ -27,7 +27,8 @@ from ..core import store
 from ..core.config import Settings
 from ..core.index import VaultIndex
 from ..diagnostics import Diagnostic, warning
-from ..models import Appointment, Customer, Record, ServiceRecord
+from ..models import Appointment, Customer, FollowUp, Record, ServiceRecord
+from ..values import AppointmentStatus, FollowUpStatus
 from ..vault.notes import record_line
 
 FORGOTTEN_TAG = "已注销"
@@ -78,6 +79,7 @@ class Scrub:
 class ForgetPlan:
     customer: Customer
     scrubs: list[Scrub]
+    cancelled: list[str] = field(default_factory=list)  # pending appointments and planned follow-ups called off
 
     @property
     def notes(self) -> int:
@@ -110,7 +112,24 @@ def _profile_scrub(customer: Customer, alias: str, new_path: str, replacements) 
     return Scrub(customer, changes, replacements, new_path if new_path != customer.path else None)
 
 
-def _record_scrub(record: Record, customer: Customer, alias: str, new_link: str, replacements) -> Scrub:
+def _call_off(record: Record, cancel: tuple[dt.datetime, str] | None) -> dict[tuple, object]:
+    """A forgotten customer is not served or called again: her appointments still to come and planned
+    follow-ups are cancelled (the 状态更新 says why), so no reminder goes out for them. Appointments
+    already past keep their status, so no day's statistics change."""
+    if cancel is None:
+        return {}
+    when, operator = cancel
+    if isinstance(record, Appointment) and record.is_active and record.start is not None and record.start >= when:
+        line = f"{when:%Y-%m-%d %H:%M} {record.status.value} → 已取消：客户注销（{operator}）"
+        return {("预约状态", "当前状态"): AppointmentStatus.CANCELLED,
+                ("预约状态", "状态更新"): [*record.state.history, line]}
+    if isinstance(record, FollowUp) and record.basics.status in (None, FollowUpStatus.PLANNED):
+        return {("跟进基本信息", "跟进状态"): FollowUpStatus.CANCELLED}
+    return {}
+
+
+def _record_scrub(record: Record, customer: Customer, alias: str, new_link: str, replacements,
+                  cancel: tuple[dt.datetime, str] | None = None) -> Scrub:
     section = "预约信息" if isinstance(record, Appointment) else "客户信息"
     info = record.info if isinstance(record, Appointment) else record.customer
     changes: dict[tuple, object] = {}
@@ -124,11 +143,14 @@ def _record_scrub(record: Record, customer: Customer, alias: str, new_link: str,
         changes[(section, "客户档案")] = new_link
     if isinstance(record, ServiceRecord) and record.details.before.health_concerns:
         changes[("服务详情", "服务前评估", "健康关注")] = None
+    changes.update(_call_off(record, cancel))
     return Scrub(record, changes, replacements)
 
 
-def plan_forget(index: VaultIndex, customer: Customer) -> ForgetPlan:
-    """Every edit that anonymises `customer`; notes that need none are left out (so it can be re-run)."""
+def plan_forget(index: VaultIndex, customer: Customer, cancel: tuple[dt.datetime, str] | None = None) -> ForgetPlan:
+    """Every edit that anonymises `customer`; notes that need none are left out (so it can be re-run).
+
+    With `cancel` (when, operator), her pending appointments and planned follow-ups are cancelled too."""
     alias = pseudonym(customer.id)
     folder = str(PurePosixPath(customer.path).parent)
     name = store.file_name(customer.model_copy(update={"name": alias}))
@@ -136,13 +158,15 @@ def plan_forget(index: VaultIndex, customer: Customer) -> ForgetPlan:
     new_link = f"[[{PurePosixPath(new_path).stem}]]"
     replacements = _replacements(customer, alias)
     history = index.history(customer.id)
-    scrubs = [_record_scrub(r, customer, alias, new_link, replacements)
+    scrubs = [_record_scrub(r, customer, alias, new_link, replacements, cancel)
               for r in (*history.appointments, *history.services, *history.followups)]
+    cancelled = [s.record.id for s in scrubs
+                 if ("预约状态", "当前状态") in s.changes or ("跟进基本信息", "跟进状态") in s.changes]
     referrers = {customer.name, customer.link} - {None, ""}
     scrubs += [Scrub(other, {("推荐人",): alias}) for other in index.customers.values()
                if other.id != customer.id and other.referrer in referrers and other.referrer != alias]
     scrubs.append(_profile_scrub(customer, alias, new_path, replacements))
-    return ForgetPlan(customer, [s for s in scrubs if s.changes or s.new_path or s.replacements])
+    return ForgetPlan(customer, [s for s in scrubs if s.changes or s.new_path or s.replacements], cancelled)
 
 
 def years_before(day: dt.date, years: int = RETENTION_YEARS) -> dt.date:

@@ -17,6 +17,7 @@ from ..core.config import STATE_DIR, ReminderChannel, Settings
 from ..core.index import VaultIndex
 from ..errors import VaultCRMError
 from ..vault.lock import FileLock, LockTimeout
+from ..vault.state import append_text
 from .channels import DeliveryError, accepts, deliver
 from .day_notes import DayNote, days_with_notes, find_entry, read_day, write_day
 from .day_state import Entry, ReminderStatus
@@ -105,13 +106,10 @@ def _send_day(root: Path, settings: Settings, note: DayNote, channels: list[Remi
 
 
 def _log(root: Path, settings: Settings, at: dt.datetime, entry: Entry, channel: str, outcome: str) -> None:
-    path = root / LOG_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(settings.tz).replace(tzinfo=None, microsecond=0)
     line = (f"{now:%Y-%m-%d %H:%M:%S} [at {at:%Y-%m-%d %H:%M}] {entry.id} {entry.kind} {entry.record} "
             f"→ {channel} {outcome}")
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line.replace("\n", " ") + "\n")
+    append_text(root / LOG_PATH, line.replace("\n", " ") + "\n")
 
 
 def mark_done(root: Path, settings: Settings, entry_id: str, at: dt.datetime) -> tuple[Entry, bool]:

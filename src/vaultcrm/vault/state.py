@@ -16,10 +16,14 @@ _READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBL
                | getattr(os, "O_CLOEXEC", 0))
 
 
-def read_state(path: str | os.PathLike, limit: int) -> bytes | None:
-    """The file's bytes; None when it is missing, not a regular file, or larger than `limit` bytes."""
+def read_state(path: str | os.PathLike, limit: int, *, follow_symlinks: bool = False) -> bytes | None:
+    """The file's bytes; None when it is missing, not a regular file, or larger than `limit` bytes.
+
+    `follow_symlinks` for a file the user may link on purpose (`vaultcrm.yaml` shared by two vaults):
+    what it points to must still be a regular file, never a FIFO or device."""
+    flags = _READ_FLAGS & ~getattr(os, "O_NOFOLLOW", 0) if follow_symlinks else _READ_FLAGS
     try:
-        fd = os.open(path, _READ_FLAGS)
+        fd = os.open(path, flags)
     except OSError:
         return None
     try:
@@ -59,4 +63,31 @@ def clear_junk(path: str | os.PathLike) -> bool:
     return True
 
 
-__all__ = ["clear_junk", "read_state"]
+_APPEND_FLAGS = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_CLOEXEC", 0))
+
+
+def append_text(path: str | os.PathLike, text: str) -> bool:
+    """Append `text` to the log at `path`; False (nothing written) unless it is, or becomes, a regular file.
+
+    A log is best effort: a FIFO planted there would block the writer (a cron `remind` for ever), a
+    symlink would carry the line out of the vault, so neither is opened. O_APPEND keeps the lines of
+    concurrent writers whole.
+    """
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, _APPEND_FLAGS, 0o666)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        os.write(fd, text.encode("utf-8"))
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+__all__ = ["append_text", "clear_junk", "read_state"]

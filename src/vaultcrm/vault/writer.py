@@ -225,7 +225,7 @@ def sweep_temp_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return removed
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make the rename itself durable; some platforms cannot open folders, which is fine to skip."""
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -351,7 +351,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, expect: FileStamp | No
         raise
     finally:
         os.close(fd)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return True
 
 
@@ -394,7 +394,7 @@ def create_exclusive(path: str | os.PathLike, data: bytes, *, within: str | os.P
     finally:
         _unlink_quiet(tmp)
         os.close(fd)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
