@@ -229,8 +229,10 @@ def test_prompts_on_a_terminal(studio, cli, monkeypatch):
     result = cli(studio, "book", "--service", "拔罐", *AT, input="张三\n2026-02-31\n2026-02-12\n14:00\ny\n")
     assert result.exit_code == 0, result.output
     assert "预约（待确认）" in result.stdout and "已创建预约 APP-2026-001" in result.stdout
-    declined = cli(studio, "book", "-c", "张三", *THU, "-t", "16:00", "-s", "拔罐", *AT, input="n\n")
+    declined = cli(studio, "book", "-c", "张三", *THU, "-t", "16:00", "-s", "拔罐", *AT, input="也许\n否\n")
     assert declined.exit_code == 1
+    assert "请回答 是 或 否" in declined.output and "（是/否，直接回车为“是”）" in declined.output
+    assert "Error" not in declined.output and "[Y/n]" not in declined.output
     assert not (studio / "预约/APP-2026-002.md").exists()
 
 

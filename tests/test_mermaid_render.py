@@ -109,7 +109,7 @@ def chart_kind(source: str) -> str:
 
 
 def test_every_chart_vaultcrm_writes_renders(vault, cli, browser, mermaid_script, tmp_path):
-    """Every Mermaid block in every note `stats` writes (daily, monthly, dashboard, day boards)."""
+    """Every Mermaid block in every note `stats` writes (daily, monthly, dashboard, the 排班 gantt charts)."""
     root = vault(GOLDEN)
     assert cli(root, "stats", "--at", "2026-02-12").exit_code == 0
     sources = []
@@ -117,7 +117,7 @@ def test_every_chart_vaultcrm_writes_renders(vault, cli, browser, mermaid_script
         text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
         sources += re.findall(r"```mermaid\n(.*?)```", text, re.S)
     kinds = {chart_kind(s) for s in sources}
-    assert {"pie", "xychart-beta bar", "xychart-beta line"} <= kinds, kinds
+    assert {"pie", "xychart-beta bar", "xychart-beta line", "gantt"} <= kinds, kinds
     assert render_all(browser, mermaid_script, sources, tmp_path) == ["ok"] * len(sources)
 
 

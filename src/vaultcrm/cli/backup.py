@@ -34,7 +34,7 @@ def confirm_or_stop(question: str, refusal: str, yes: bool) -> None:
     if yes:
         return
     if options.interactive():
-        typer.confirm(question, default=False, abort=True)
+        options.confirm(question, default=False)
         return
     raise VaultCRMError(refusal)
 

@@ -88,7 +88,7 @@ def book(
         vault = open_vault()
         plan = plan_booking(vault.index, vault.settings, req, now or vault.settings.now())
         _print_plan(plan)
-        typer.confirm("确认预约？", default=True, abort=True)
+        options.confirm("确认预约？", default=True)
         req = replace(req, customer=plan.customer.id or req.customer, technician=plan.appointment.service.technician,
                       room=plan.appointment.service.room)
     booked = book_appointment(vault_root(), req, load=open_vault)

@@ -62,6 +62,30 @@ def positive_minutes(value: str) -> int:
     return minutes
 
 
+YES = frozenset({"y", "yes", "是", "好", "确认", "对"})
+NO = frozenset({"n", "no", "否", "不", "取消"})
+
+
+def confirm(question: str, *, default: bool) -> None:
+    """Ask on a terminal; go on with yes, stop (typer.Abort → 已取消, exit 1) with no — in Chinese,
+    where click's own confirm prompts `[y/N]` and complains `Error: invalid input`."""
+    hint = "（是/否，直接回车为“是”）" if default else "（是/否，直接回车为“否”）"
+    while True:
+        answer = typer.prompt(f"{question}{hint}", default="", show_default=False).strip().lower()
+        if not answer:
+            answer_yes = default
+        elif answer in YES:
+            answer_yes = True
+        elif answer in NO:
+            answer_yes = False
+        else:
+            typer.echo("请回答 是 或 否（也可输入 y 或 n）", err=True)
+            continue
+        if not answer_yes:
+            raise typer.Abort()
+        return
+
+
 def require_option(value: str | None, option: str, label: str, parser: Callable = str.strip):
     """The option's value, asked for on a terminal when missing; a usage error otherwise."""
     if value is not None and value.strip():
