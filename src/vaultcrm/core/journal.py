@@ -43,7 +43,6 @@ from ..vault.writer import (
     fsync_dir,
     read_stamped,
     safe_path,
-    sweep_temp_files,
     write_atomic,
 )
 from .config import STATE_DIR
@@ -388,17 +387,6 @@ def _pending(root: Path) -> list[Path]:
             if n.endswith(".json") and not n.startswith(".") and n not in _own]
 
 
-def sweep_cache_leftovers(root: Path) -> None:
-    """Remove the parse cache's temp files whose writer was killed: they hold notes as they were,
-    which after a `forget` must not outlive the erasure (vault/writer.py keeps a live writer's)."""
-    folder = Path(root) / STATE_DIR / "cache"
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    sweep_temp_files(folder / name for name in names)
-
-
 def _replay(root: Path, path: Path) -> Recovered | None:
     try:
         entry = json.loads(path.read_bytes())
@@ -446,8 +434,6 @@ def recover(root: Path) -> list[Recovered]:
             continue
         if found is not None:
             done.append(found)
-    if done:
-        sweep_cache_leftovers(root)
     return done
 
 
@@ -458,4 +444,4 @@ def diagnostics(recovered: list[Recovered]) -> list[Diagnostic]:
 
 
 __all__ = ["JOURNAL_DIR", "Journal", "Recovered", "apply_step", "current", "diagnostics", "process_alive", "recover",
-           "sweep_cache_leftovers", "transaction"]
+           "transaction"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import store
-from ..core.journal import sweep_cache_leftovers, transaction
+from ..core.journal import transaction
 from ..core.loader import Vault
 from ..core.locks import BOOKING, booking_lock
 from ..errors import VaultCRMError
@@ -105,7 +105,6 @@ def forget_customer(vault: Vault, plan: ForgetPlan, *, operator: str, now: dt.da
         result = Scrubber(vault.root, vault.loaded_stamp).apply(plan)
         journal.append(AUDIT_LOG, audit_line(action="forget", customer=plan.customer.id, at=now, operator=operator,
                                              files=result.changed))
-    sweep_cache_leftovers(vault.root)
     return Erased(1, result.changed, result.skipped, mentions(vault.root, identifying(plan.customer)))
 
 
@@ -119,6 +118,5 @@ def purge_customers(vault: Vault, plan: PurgePlan, *, operator: str, now: dt.dat
                                                  operator=operator, files=result.changed))
             changed += result.changed
             skipped += result.skipped
-    sweep_cache_leftovers(vault.root)
     needles = [x for p, _ in plan.plans for x in identifying(p.customer)]
     return Erased(len(plan.plans), changed, skipped, mentions(vault.root, needles))
