@@ -38,8 +38,8 @@ MAX_TIMES = 52  # a year of weekly visits
 MAX_INTERVAL = 92  # days between two occurrences: a quarter
 SEARCH_DAYS = 3  # an alternative is looked for this many days either side of a failing date
 
-_WORDS = {"daily": 1, "每天": 1, "每日": 1, "weekly": 7, "每周": 7, "每星期": 7, "biweekly": 14, "每两周": 14,
-          "隔周": 14, "每隔一周": 14}
+_WORDS = {"daily": 1, "每天": 1, "每日": 1, "weekly": 7, "每周": 7, "每星期": 7, "biweekly": 14, "fortnightly": 14,
+          "每两周": 14, "隔周": 14, "每隔一周": 14}
 _EVERY_N = re.compile(r"^(?:每)?\s*(\d+)\s*(?:d|天|日)$", re.IGNORECASE)
 
 
