@@ -63,7 +63,7 @@ def book(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="在终端中也不再询问确认")] = False,
     format: Annotated[str, typer.Option("--format", "-f", help="text 或 json")] = "text",
     at: AtOption = None,
-    repeat: Annotated[Opt, typer.Option("--repeat", help="疗程：每天(daily) 每周(weekly) 每两周(biweekly) 或 N天(Nd)")] = None,
+    repeat: Annotated[Opt, typer.Option("--repeat", help="疗程的间隔：每天 每周 每两周 或 N天（如 3天）")] = None,
     times: Annotated[Opt, typer.Option("--times", help="疗程共几次（与 --repeat 一起用）")] = None,
     skip_conflicts: Annotated[bool, typer.Option("--skip-conflicts", help="疗程中约不上的日期跳过，其余照约")] = False,
     package: Annotated[bool, typer.Option("--package", help="疗程使用客户的次卡（次数与有效期须够整个疗程）")] = False,
