@@ -32,7 +32,7 @@ def series_notes(root) -> dict[str, str]:
 
 
 def field(text: str, key: str) -> str:
-    m = re.search(rf"^\s*{key}:\s*(.*)$", text, re.M)
+    m = re.search(rf"^\s*{key}:\s*(.*)$", text, re.MULTILINE)
     assert m, f"{key} not in note"
     return m[1].strip().strip("'\"")
 
@@ -356,7 +356,7 @@ def test_a_series_killed_half_way_is_reported_by_the_same_command_not_booked_twi
             "14:00", *PUSH, "--repeat", "weekly", "--times", "4", "--at", "2026-02-20 09:00"]
     killed = subprocess.run([strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=linkat",
                              "-e", "inject=linkat:signal=KILL:when=2", sys.executable, "-m", "vaultcrm", *args],
-                            env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}, capture_output=True,
+                            env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}, capture_output=True, check=False,
                             text=True, timeout=120)
     if killed.returncode != -9:
         pytest.skip(f"strace could not kill the run here ({killed.stderr.strip()[:200]})")

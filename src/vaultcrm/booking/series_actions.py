@@ -28,7 +28,7 @@ from ..models import Appointment, Customer
 from ..vault import ids
 from .actions import BookingPlan, BookingRequest, Loader, request_key
 from .safety import brief
-from .series import Occurrence, Repeat, SeriesPlan, day_text, plan_series
+from .series import Occurrence, Repeat, day_text, plan_series
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,8 @@ def series_key(req: BookingRequest, repeat: Repeat, skip_conflicts: bool, use_pa
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-def _series_ids(vault: Vault) -> list[str]:
-    return [a.info.series for a in vault.index.appointments.values() if a.info.series]
+def _series_ids(vault: Vault) -> set[str]:
+    return vault.index.appointments.distinct("info", "series")
 
 
 def book_series(root: Path, req: BookingRequest, repeat: Repeat, *, skip_conflicts: bool = False,

@@ -15,6 +15,7 @@ from rich.table import Table
 from ..booking.actions import BookingRequest
 from ..booking.series import Repeat, SeriesPlan, day_text, parse_repeat, plan_series
 from ..booking.series_actions import SeriesBooked, book_series
+from ..errors import VaultCRMError
 from ..models import Appointment
 from . import options
 from .base import console, open_vault, vault_root, warn_diagnostics
@@ -43,8 +44,8 @@ def parse_series(repeat: str | None, times: str | None, skip_conflicts: bool, pa
         raise UsageError(f"--times：应为整数，而不是「{times}」") from None
     try:
         return Repeat(every, count)
-    except Exception as exc:  # VaultCRMError: out of range
-        raise UsageError(f"--times：{getattr(exc, 'message', exc)}") from None
+    except VaultCRMError as exc:  # out of range
+        raise UsageError(f"--times：{exc.message}") from None
 
 
 def _rows(table: Table, rows: list[tuple[str, str, Appointment]]) -> Table:
