@@ -367,3 +367,13 @@ def test_a_series_killed_half_way_is_reported_by_the_same_command_not_booked_twi
     assert sorted(p.name for p in (root / "预约").iterdir()) == [f"APP-2026-00{n}.md" for n in range(1, 5)]
     assert [p.name for p in (root / "客户").iterdir()] == ["C-0001 赵六.md"]
     assert not list((root / ".vaultcrm" / "journal").glob("*.json"))
+
+
+def test_json_lists_the_skipped_occurrences(busy, cli):
+    result = book(cli, busy, *PUSH, "--repeat", "weekly", "--times", "4", "--skip-conflicts", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = result.json()
+    assert [a["预约编号"] for a in data["预约"]] == ["APP-2026-003", "APP-2026-004"]
+    assert [(s["序号"], s["日期"], s["时间"]) for s in data["跳过"]] == [(2, "2026-02-19", "10:00"), (3, "2026-02-26", "10:00")]
+    assert data["跳过"][1]["原因"].startswith("技师 李师傅 已有预约 APP-2026-001")
+    assert data["跳过"][1]["最近的空闲"] == "2026-02-26（周四） 11:10 李师傅 房间A"
