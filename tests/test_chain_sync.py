@@ -156,7 +156,7 @@ def test_sync_refuses_while_a_write_is_in_flight(stores):
         settings, _ = load_settings(sh)
         with pytest.raises(SyncError, match="另一个 vaultcrm 命令正在写入笔记"):
             sync(sh, settings, lock_wait=0.3)
-        assert "健康关注" not in git(sh, "log", "-p", "-1").stdout  # nothing committed
+        assert "腰痛" not in git(sh, "log", "-p", "-1").stdout  # nothing committed
     finally:
         holder.kill()
         holder.wait()

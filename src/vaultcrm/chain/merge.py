@@ -29,7 +29,7 @@ MISSING = object()
 OTHER_VERSION_HEADING = "## 同步合并时保留的另一版本"
 
 
-class _MergeLoader(yaml.SafeLoader):
+class NoteLoader(yaml.SafeLoader):
     """YAML 1.1 as the readers use it, but `14:00` stays text: no base-60 integers or floats."""
 
 
@@ -41,8 +41,8 @@ def _float_or_text(loader, node):
     return node.value if ":" in node.value else SafeConstructor.construct_yaml_float(loader, node)
 
 
-_MergeLoader.add_constructor("tag:yaml.org,2002:int", _int_or_text)
-_MergeLoader.add_constructor("tag:yaml.org,2002:float", _float_or_text)
+NoteLoader.add_constructor("tag:yaml.org,2002:int", _int_or_text)
+NoteLoader.add_constructor("tag:yaml.org,2002:float", _float_or_text)
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def _changes(current: dict, wanted: dict, path: tuple = ()) -> dict[tuple, objec
 
 def _load(frontmatter: str) -> dict | None:
     try:
-        data = yaml.load(frontmatter, Loader=_MergeLoader)
+        data = yaml.load(frontmatter, Loader=NoteLoader)
     except (yaml.YAMLError, ValueError):
         return None
     if data is None:

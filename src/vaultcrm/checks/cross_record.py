@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from ..chain.dedupe import duplicate_phones, merge_conflicts
 from ..core.config import Settings, load_settings
 from ..core.index import VaultIndex
 from ..core.store import file_name
@@ -136,7 +137,7 @@ def config_warnings(index: VaultIndex, settings: Settings) -> Iterable[Diagnosti
 
 CHECKS: list[Check] = [config_warnings, duplicate_ids, services_of_open_appointments, followups_of_missing_customers,
                       profile_file_names, unknown_customers, unknown_appointments, unknown_catalogue_names,
-                      health_data_without_consent]
+                      health_data_without_consent, duplicate_phones, merge_conflicts]
 
 
 def run_checks(index: VaultIndex, settings: Settings, checks: list[Check] | None = None) -> list[Diagnostic]:

@@ -9,10 +9,12 @@ from typing import Annotated
 
 import typer
 
+from ..chain.dedupe import merge_customers
 from ..chain.driver import run_driver
 from ..chain.sync import sync as run_sync
 from ..core.config import load_settings
-from .base import app, console, console_err, vault_root
+from .base import app, console, console_err, open_vault, vault_root
+from .customer import customer_app
 
 
 @app.command()
@@ -55,3 +57,19 @@ def merge_driver(
         console_err.print(f"vaultcrm 合并 {path} 失败：{exc}")
         sys.exit(1)
     raise typer.Exit(code)
+
+
+@customer_app.command("merge")
+def customer_merge(
+    keep: Annotated[str, typer.Argument(metavar="保留的客户编号", help="合并后保留的档案，如 C-SH01-0003")],
+    drop: Annotated[str, typer.Argument(metavar="并入的客户编号", help="并入后删除的档案，如 C-BJ01-0007")],
+) -> None:
+    """合并同一位客户的两份档案（如两家门店各登记了一次）：补全字段、合并列表与积分，并把后者的预约、服务记录和跟进改指向前者。"""
+    vault = open_vault()
+    merged = merge_customers(vault, keep, drop, now=vault.settings.now())
+    console.print(f"[green]已合并[/green] {merged.drop.id} → {merged.keep.id} {merged.keep.name or ''}")
+    for path in merged.repointed:
+        console.print(f"  已改指向 {path}")
+    for line in merged.differing:
+        console.print(f"  [yellow]不同的值[/yellow] {line}（另一份已记在档案正文的 合并记录 中）")
+    console.print(f"已删除 {merged.drop.path}")
