@@ -142,6 +142,11 @@ def merge_customers(vault: Vault, keep_id: str, drop_id: str, *, now: dt.datetim
         addition = "\n".join(section) + "\n"
         store.update_record(root, keep, changes, loaded=vault.loaded_stamp(keep),
                             body=lambda text: text.rstrip("\n") + "\n" + addition)
+        old_link, new_link = drop.link[:-2], keep.link[:-2]  # `[[C-B 名` also matches `[[C-B 名|别名]]`
+
+        def relink(text: str) -> str:
+            return text.replace(old_link + "]]", new_link + "]]").replace(old_link + "|", new_link + "|")
+
         for record in (*index.appointments.values(), *index.services.values(), *index.followups.values()):
             if index.key_of(record) != drop.id:
                 continue
@@ -149,7 +154,7 @@ def merge_customers(vault: Vault, keep_id: str, drop_id: str, *, now: dt.datetim
             store.update_record(root, record, {(*section_key, "客户编号"): keep.id,
                                                (*section_key, "客户档案"): keep.link,
                                                (*section_key, "客户姓名"): keep.name},
-                                loaded=vault.loaded_stamp(record))
+                                loaded=vault.loaded_stamp(record), body=relink)
             result.repointed.append(record.path)
         journal.delete(drop.path, drop_stamp)
     return result

@@ -125,7 +125,7 @@ def unknown_catalogue_names(index: VaultIndex, settings: Settings) -> Iterable[D
         if settings.services and service and service not in settings.services:
             yield warning(record.path, record_line(index.root, record, (section, "服务项目")),
                           f"服务项目「{service}」不在 vaultcrm.yaml 的服务项目中")
-        if settings.technicians and tech and tech not in settings.technicians:
+        if settings.technicians and tech and tech not in settings.all_technicians:
             yield warning(record.path, record_line(index.root, record, (section, tech_key)),
                           f"技师「{tech}」不在 vaultcrm.yaml 的技师名单中")
 

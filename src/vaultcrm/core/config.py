@@ -376,11 +376,17 @@ class Settings(Section):
     service_log_days: int = ref("服务日志天数", 30)
     stores: Annotated[dict[str, StoreConfig], BeforeValidator(_stores)] = ref("门店", dict)
     _store: Optional[str] = PrivateAttr(None)  # this machine's store (chain/stores.py), never from the file
+    _chain_technicians: Optional[frozenset] = PrivateAttr(None)  # every store's technicians, for `check`
 
     @property
     def store(self) -> Optional[str]:
         """The store this machine books for in a chain; None in a single-store vault."""
         return self._store
+
+    @property
+    def all_technicians(self) -> frozenset:
+        """Technician names of the whole chain (of this vault when it is no chain)."""
+        return self._chain_technicians if self._chain_technicians is not None else frozenset(self.technicians)
 
     @field_validator("services", "technicians", mode="before")
     @classmethod
@@ -518,6 +524,8 @@ def machine_store(settings: Settings, root: Path) -> Settings:
                if value is not None}
     local = settings.model_copy(update=updates)
     local._store = code
+    local._chain_technicians = frozenset(settings.technicians).union(
+        *(conf.technicians or {} for conf in settings.stores.values()))
     return local
 
 
