@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.config import CONFIG_NAME, load_settings
-from ..core.stores import STORE_CODE, STORE_FILE, write_machine_store
+from ..core.index import VaultIndex
+from ..core.stores import STORE_CODE, STORE_FILE, of_store, write_machine_store
 from ..errors import VaultCRMError
 from ..vault.state import read_state
 from ..vault.writer import write_atomic
 from .gitrun import DRIVER_NAME, driver_command, is_repository, refuse_unsafe_config, run_git
+from .report import store_settings
 
 ATTRIBUTES_LINE = f"*.md merge={DRIVER_NAME}"
 
@@ -108,4 +110,23 @@ def _ensure_lines(root: Path, name: str, lines: list[str]) -> bool:
     return True
 
 
-__all__ = ["ATTRIBUTES_LINE", "StoreSetup", "check_code", "refuse_unknown_store", "setup_store"]
+
+
+def for_store(vault, store: str | None):
+    """(index, settings) of one store of the chain (`--store CODE`), or of the whole vault without one.
+
+    Customer profiles are the chain's: they stay; appointments, services and follow-ups are the store's.
+    """
+    if store is None:
+        return vault.index, vault.settings
+    code = check_code(store)
+    if code not in vault.settings.stores:
+        known = "、".join(vault.settings.stores) or "（没有：vaultcrm.yaml 中没有 门店）"
+        raise VaultCRMError(f"未知的门店「{code}」，vaultcrm.yaml 的 门店 中有：{known}")
+    index = vault.index
+    records = [*index.customers.values(), *of_store(index.appointments.values(), code),
+               *of_store(index.services.values(), code), *of_store(index.followups.values(), code)]
+    return VaultIndex(vault.root, records), store_settings(vault.settings, code)
+
+
+__all__ = ["ATTRIBUTES_LINE", "StoreSetup", "check_code", "for_store", "refuse_unknown_store", "setup_store"]
