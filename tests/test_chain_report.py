@@ -18,7 +18,7 @@ def chain(vault, cli, monkeypatch):
         monkeypatch.setenv("VAULTCRM_STORE", store)
         for n, (name, phone, time, outcome) in enumerate(visits, 1):
             made = cli(root, "book", "-c", name, "--phone", phone, "--date", "2026-02-12", "--time", time,
-                       "--service", "全身推拿", *AT)
+                       "--service", "全身推拿", "--channel", "wechat" if store == "SH01" else "phone", *AT)
             assert made.exit_code == 0, made.output
             app = f"APP-{store}-2026-{n:03d}"
             if outcome == "done":
