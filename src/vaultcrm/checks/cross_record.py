@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from ..chain.dedupe import duplicate_phones, merge_conflicts
 from ..core.config import Settings, load_settings
 from ..core.index import VaultIndex
 from ..core.store import file_name
@@ -124,7 +125,7 @@ def unknown_catalogue_names(index: VaultIndex, settings: Settings) -> Iterable[D
         if settings.services and service and service not in settings.services:
             yield warning(record.path, record_line(index.root, record, (section, "服务项目")),
                           f"服务项目「{service}」不在 vaultcrm.yaml 的服务项目中")
-        if settings.technicians and tech and tech not in settings.technicians:
+        if settings.technicians and tech and tech not in settings.all_technicians:
             yield warning(record.path, record_line(index.root, record, (section, tech_key)),
                           f"技师「{tech}」不在 vaultcrm.yaml 的技师名单中")
 
@@ -136,7 +137,7 @@ def config_warnings(index: VaultIndex, settings: Settings) -> Iterable[Diagnosti
 
 CHECKS: list[Check] = [config_warnings, duplicate_ids, services_of_open_appointments, followups_of_missing_customers,
                       profile_file_names, unknown_customers, unknown_appointments, unknown_catalogue_names,
-                      health_data_without_consent]
+                      health_data_without_consent, duplicate_phones, merge_conflicts]
 
 
 def run_checks(index: VaultIndex, settings: Settings, checks: list[Check] | None = None) -> list[Diagnostic]:

@@ -22,6 +22,7 @@ from . import log as _log  # noqa: F401  (also registers `follow`)
 from . import remind as _remind  # noqa: F401
 from . import watch as _watch  # noqa: F401
 from . import backup as _backup, privacy as _privacy  # noqa: F401  (backup, restore, forget, purge)
+from . import sync as _sync  # noqa: F401  (sync, merge-driver)
 
 _install_chinese()  # click's and typer's own help and usage texts in Chinese
 

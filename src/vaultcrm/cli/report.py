@@ -10,6 +10,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table as RichTable
 
+from ..chain.report import store_report, write_chain_note
+from ..chain.stores import for_store
 from ..core.render import render
 from ..exports.csv_tables import csv_bytes
 from ..stats.customer_report import customer_report
@@ -22,7 +24,8 @@ from .tables import print_table
 
 KINDS = {"technicians": "technicians", "technician": "technicians", "tech": "technicians", "技师": "technicians",
          "services": "services", "service": "services", "服务": "services", "服务项目": "services",
-         "customers": "customers", "customer": "customers", "客户": "customers"}
+         "customers": "customers", "customer": "customers", "客户": "customers",
+         "stores": "stores", "store": "stores", "门店": "stores"}
 
 
 def _plain(value):
@@ -90,23 +93,32 @@ def report(
     month: Annotated[Optional[str], typer.Option("--month", "-m", help="统计月份，如 2026-02（默认本月）")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="text、md、json 或 csv")] = "text",
     at: AtOption = None,
+    store: Annotated[Optional[str], typer.Option("--store", help="连锁门店：只统计该门店（如 SH01；默认全连锁）")] = None,
 ) -> None:
-    """月度报表：技师业绩与提成、服务项目排行、客户分群/RFM/复购率/留存率。"""
+    """月度报表：技师业绩与提成、服务项目排行、客户分群/RFM/复购率/留存率，连锁的各门店对比（stores）。"""
     which = KINDS.get(kind.strip().lower())
     if which is None:
-        raise UsageError(f"未知的报表「{kind}」，可选：technicians（技师）、services（服务项目）、customers（客户）")
+        raise UsageError(f"未知的报表「{kind}」，可选：technicians（技师）、services（服务项目）、customers（客户）、"
+                         "stores（门店）")
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.MD, OutputFormat.JSON, OutputFormat.CSV})
     the_month = parse_month_option(month) if month else None
     vault = open_vault()
     warn_diagnostics(vault.diagnostics)
     now = parse_at(at, vault.settings)
     the_month = the_month or Month.of(now.date())
+    index, settings = for_store(vault, store)
     if which == "technicians":
-        result = technician_report(vault.index, vault.settings, the_month)
+        result = technician_report(index, settings, the_month)
     elif which == "services":
-        result = service_report(vault.index, vault.settings, the_month)
+        result = service_report(index, settings, the_month)
+    elif which == "stores":
+        result = store_report(index, settings, the_month)
+        if fmt is OutputFormat.MD:
+            note = write_chain_note(vault.root, settings, result)
+            console.out((vault.root / note).read_text(encoding="utf-8"), end="", highlight=False)
+            return
     else:
-        result = customer_report(vault.index, vault.settings, the_month, now.date())
+        result = customer_report(index, settings, the_month, now.date())
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps(report_json(result), ensure_ascii=False))
     elif fmt is OutputFormat.CSV:

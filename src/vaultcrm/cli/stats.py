@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from ..chain.stores import for_store
 from ..core.render import render
 from ..stats.figures import CHANNELS, DailyFigures, MonthlyFigures, daily_figures, monthly_figures
 from ..stats.periods import Month
@@ -99,6 +100,7 @@ def stats(
     month: Annotated[Optional[str], typer.Option("--month", "-m", help="只输出这个月的统计，如 2026-02")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="text、md 或 json")] = "text",
     at: AtOption = None,
+    store: Annotated[Optional[str], typer.Option("--store", help="连锁门店：只统计该门店（如 SH01），与 --date 或 --month 一起用")] = None,
 ) -> None:
     """更新统计笔记（日报、月报、服务追踪表的统计区块），只改有变化的；或用 --date/--month 输出统计数据。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.MD, OutputFormat.JSON})
@@ -111,10 +113,13 @@ def stats(
         except ValueError as exc:
             raise UsageError(f"--date：{exc}") from None
     the_month = parse_month_option(month) if month else None
+    if store and not (day or the_month):
+        raise UsageError("--store 需与 --date 或 --month 一起使用（统计笔记总是按全连锁生成）")
     vault = open_vault()
     warn_diagnostics(vault.diagnostics)
     if day or the_month:
-        figures = daily_figures(vault.index, day) if day else monthly_figures(vault.index, the_month)
+        index = for_store(vault, store)[0]
+        figures = daily_figures(index, day) if day else monthly_figures(index, the_month)
         if fmt is OutputFormat.JSON:
             console.print_json(json.dumps(figures.to_json(), ensure_ascii=False))
         elif fmt is OutputFormat.MD:

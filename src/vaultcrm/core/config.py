@@ -28,6 +28,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -45,6 +46,7 @@ from ..vault.state import read_state
 from ..vault.writer import relpath_problem
 from ..vault.yaml_messages import explain
 from .reminder_kinds import check_channel_filters
+from .stores import STORE_CODE, read_machine_store
 
 CONFIG_NAME = "vaultcrm.yaml"
 MAX_CONFIG_BYTES = 1 << 20  # a studio's config is a few KB
@@ -326,6 +328,35 @@ class MembershipRules(Section):
         return sorted(self.tiers, key=lambda name: self.tiers[name].threshold or 0)
 
 
+STORE_CODE_HELP = "门店代码应为大写字母开头的 2–10 位大写字母或数字，如 SH01"
+
+
+class StoreConfig(Section):
+    """One store of a chain (`门店: {SH01: {...}}`): what differs from the chain-wide settings."""
+
+    name: Optional[str] = ref("名称")
+    business_hours: Optional[Hours] = ref("营业时间")
+    technicians: Optional[dict[str, TechnicianConfig]] = ref("技师")
+    rooms: Annotated[Optional[dict[str, RoomConfig]], BeforeValidator(lambda v: None if v is None else _rooms(v))] \
+        = ref("房间")
+
+    @field_validator("technicians", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value):
+        return {k: ({} if v is None else v) for k, v in value.items()} if isinstance(value, dict) else value
+
+
+def _stores(value: object) -> object:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        for code in value:
+            if not isinstance(code, str) or not STORE_CODE.match(code):
+                raise ValueError(f"门店代码「{code}」无效：{STORE_CODE_HELP}")
+        return {k: ({} if v is None else v) for k, v in value.items()}
+    return value
+
+
 class Settings(Section):
     studio: str = ref("店名", "健康养生馆")
     timezone: str = ref("时区", "Asia/Shanghai")
@@ -343,6 +374,19 @@ class Settings(Section):
     segments: SegmentRules = ref("客户分群", SegmentRules)
     membership: MembershipRules = ref("会员", MembershipRules)
     service_log_days: int = ref("服务日志天数", 30)
+    stores: Annotated[dict[str, StoreConfig], BeforeValidator(_stores)] = ref("门店", dict)
+    _store: Optional[str] = PrivateAttr(None)  # this machine's store (chain/stores.py), never from the file
+    _chain_technicians: Optional[frozenset] = PrivateAttr(None)  # every store's technicians, for `check`
+
+    @property
+    def store(self) -> Optional[str]:
+        """The store this machine books for in a chain; None in a single-store vault."""
+        return self._store
+
+    @property
+    def all_technicians(self) -> frozenset:
+        """Technician names of the whole chain (of this vault when it is no chain)."""
+        return self._chain_technicians if self._chain_technicians is not None else frozenset(self.technicians)
 
     @field_validator("services", "technicians", mode="before")
     @classmethod
@@ -410,7 +454,7 @@ def load_settings(root: Path) -> tuple[Settings, list[Diagnostic]]:
     a broken one raises ConfigError naming its line."""
     path = root / CONFIG_NAME
     if not os.path.lexists(path):
-        return Settings(), []
+        return machine_store(Settings(), root), []
     raw = read_state(path, MAX_CONFIG_BYTES, follow_symlinks=True)
     if raw is None:  # a FIFO (which would hang every command), a folder, a device, a huge file, or unreadable
         raise _error(1, f"{CONFIG_NAME} 不是可读的普通文本文件（或大于 {MAX_CONFIG_BYTES >> 20} MB）；"
@@ -457,7 +501,32 @@ def load_settings(root: Path) -> tuple[Settings, list[Diagnostic]]:
         raise error from None
     warnings = [warning(CONFIG_NAME, key_line(text, key_path), message)
                 for key_path, message in _unknown_keys(Settings, data, ())]
-    return settings, warnings
+    return machine_store(settings, root), warnings
+
+
+def machine_store(settings: Settings, root: Path) -> Settings:
+    """The settings as this machine's store sees them: its own technicians, rooms and hours where they differ.
+
+    The store comes from `$VAULTCRM_STORE`, else `.vaultcrm/store` (written by `init --store`, never synced).
+    """
+    code, source = read_machine_store(root)
+    if code is None:
+        return settings
+    if not settings.stores:
+        raise _error(1, f"本机门店为 {code}（来自 {source}），但 {CONFIG_NAME} 没有 门店 一节；"
+                        f"请在其中加入 门店: {{{code}: {{名称: …}}}}，或取消本机门店设置")
+    if code not in settings.stores:
+        raise _error(1, f"本机门店 {code}（来自 {source}）不在 {CONFIG_NAME} 的 门店 中"
+                        f"（有：{'、'.join(settings.stores)}）")
+    conf = settings.stores[code]
+    updates = {name: value for name, value in (("business_hours", conf.business_hours),
+                                                ("technicians", conf.technicians), ("rooms", conf.rooms))
+               if value is not None}
+    local = settings.model_copy(update=updates)
+    local._store = code
+    local._chain_technicians = frozenset(settings.technicians).union(
+        *(conf.technicians or {} for conf in settings.stores.values()))
+    return local
 
 
 def _refuse_repeated_keys(node: yaml.Node | None) -> None:
@@ -526,4 +595,4 @@ def _unknown_keys(model: type[BaseModel], data: object, path: tuple) -> Iterator
 
 __all__ = ["CONFIG_NAME", "STATE_DIR", "ChannelType", "Field", "FollowUpRules", "Folders", "Hours",
            "MembershipRules", "ReminderChannel", "ReminderRules", "RoomConfig", "SegmentRules", "ServiceConfig", "Settings",
-           "TechnicianConfig", "TierConfig", "load_settings"]
+           "STORE_CODE", "StoreConfig", "TechnicianConfig", "TierConfig", "load_settings", "machine_store"]

@@ -36,8 +36,12 @@ VAR_OF = {"APP": "a", "SRV": "s", "FLW": "f", "CUS": "c"}
 
 
 def folder_of(settings: Settings, kind: str) -> str:
+    """Where new notes of `kind` go; in a chain each store's APP/SRV/FLW under its own subfolder."""
     f = settings.folders
-    return {"APP": f.appointments, "SRV": f.services, "FLW": f.followups, "CUS": f.customers}[kind]
+    folder = {"APP": f.appointments, "SRV": f.services, "FLW": f.followups, "CUS": f.customers}[kind]
+    if settings.store and kind != "CUS":  # customer profiles are shared by the whole chain
+        folder = f"{folder}/{settings.store}" if folder else settings.store
+    return folder
 
 
 def file_name(record: Record) -> str:
@@ -95,7 +99,12 @@ def refuse_control_characters(values, where: str = "") -> None:
 def create_record(root: Path, settings: Settings, record: Record, known_ids, *, year: int | None = None) -> Record:
     """Give `record` the next free ID, render it and create its note. Returns the record as written."""
     refuse_control_characters(record)
+    if settings.stores and not settings.store:
+        raise VaultCRMError("这是连锁库（vaultcrm.yaml 中有 门店），但本机还没有设置门店，新记录无法编号：请运行 "
+                            f"vaultcrm init --store 门店代码（有：{'、'.join(settings.stores)}），或设置 $VAULTCRM_STORE")
     folder = folder_of(settings, record.kind)
+    if settings.store and not record.store:
+        record = record.model_copy(update={"store": settings.store})
 
     def build(record_id: str) -> tuple[str, bytes]:
         nonlocal record
@@ -109,7 +118,7 @@ def create_record(root: Path, settings: Settings, record: Record, known_ids, *, 
 
     staging = journal.current()
     ids.create_with_new_id(root, record.kind, year, known_ids, folder, build,
-                           create=staging.create if staging is not None else None)
+                           create=staging.create if staging is not None else None, store=settings.store)
     return record
 
 

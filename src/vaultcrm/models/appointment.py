@@ -51,9 +51,10 @@ class AppointmentState(Section):
 class Appointment(Record):
     kind: ClassVar[str] = "APP"
     id_key: ClassVar[str] = "预约编号"
-    id_pattern: ClassVar[re.Pattern] = re.compile(r"^APP-\d{4}-\d{3,}$")
+    id_pattern: ClassVar[re.Pattern] = re.compile(r"^APP-(?:[A-Z][A-Z0-9]{1,9}-)?\d{4}-\d{3,}$")
 
     id: str = ref("预约编号")
+    store: Text = ref("门店")  # the store of a chain that made it (chain of stores only)
     info: AppointmentInfo = ref("预约信息", AppointmentInfo)
     service: AppointmentService = ref("服务信息", AppointmentService)
     requests: SpecialRequests = ref("特殊要求", SpecialRequests)

@@ -49,9 +49,10 @@ class PointsEntry(Section):
 class Customer(Record):
     kind: ClassVar[str] = "CUS"
     id_key: ClassVar[str] = "客户编号"
-    id_pattern: ClassVar[re.Pattern] = re.compile(r"^C-\d{4,}$")
+    id_pattern: ClassVar[re.Pattern] = re.compile(r"^C-(?:[A-Z][A-Z0-9]{1,9}-)?\d{4,}$")
 
     id: str = ref("客户编号")
+    store: Text = ref("门店")  # the store of a chain that made it (chain of stores only)
     name: Text = ref("客户姓名")
     phone: Phone = ref("联系方式")
     gender: Text = ref("性别")

@@ -47,9 +47,10 @@ class FollowUpPlan(Section):
 class FollowUp(Record):
     kind: ClassVar[str] = "FLW"
     id_key: ClassVar[str] = "跟进编号"
-    id_pattern: ClassVar[re.Pattern] = re.compile(r"^FLW-\d{4}-\d{3,}$")
+    id_pattern: ClassVar[re.Pattern] = re.compile(r"^FLW-(?:[A-Z][A-Z0-9]{1,9}-)?\d{4}-\d{3,}$")
 
     id: str = ref("跟进编号")
+    store: Text = ref("门店")  # the store of a chain that made it (chain of stores only)
     basics: FollowUpBasics = ref("跟进基本信息", FollowUpBasics)
     customer: CustomerRef = ref("客户信息", CustomerRef)
     content: FollowUpContent = ref("跟进内容", FollowUpContent)

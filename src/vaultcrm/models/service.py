@@ -71,9 +71,10 @@ class Aftercare(Section):
 class ServiceRecord(Record):
     kind: ClassVar[str] = "SRV"
     id_key: ClassVar[str] = "服务编号"
-    id_pattern: ClassVar[re.Pattern] = re.compile(r"^SRV-\d{4}-\d{3,}$")
+    id_pattern: ClassVar[re.Pattern] = re.compile(r"^SRV-(?:[A-Z][A-Z0-9]{1,9}-)?\d{4}-\d{3,}$")
 
     id: str = ref("服务编号")
+    store: Text = ref("门店")  # the store of a chain that made it (chain of stores only)
     basics: ServiceBasics = ref("服务基本信息", ServiceBasics)
     customer: CustomerRef = ref("客户信息", CustomerRef)
     service: ServiceInfo = ref("服务信息", ServiceInfo)

@@ -21,8 +21,17 @@ PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "C
 WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4, "SER": 3}
 
 
-def format_id(kind: str, number: int, year: int | None = None) -> str:
-    return PREFIXES[kind].format(year=year) + str(number).zfill(WIDTH[kind])
+def prefix_of(kind: str, year: int | None = None, store: str | None = None) -> str:
+    """`APP-2026-`, or in a chain the store-coded `APP-SH01-2026-` / `C-SH01-`: stores never share a prefix."""
+    prefix = PREFIXES[kind].format(year=year)
+    if store:
+        head, _, rest = prefix.partition("-")
+        prefix = f"{head}-{store}-{rest}"
+    return prefix
+
+
+def format_id(kind: str, number: int, year: int | None = None, store: str | None = None) -> str:
+    return prefix_of(kind, year, store) + str(number).zfill(WIDTH[kind])
 
 
 def highest(prefix: str, ids: Iterable[str]) -> int:
@@ -83,23 +92,25 @@ def _scan_folder_ids(folder: Path, prefix: str) -> Iterable[str]:
 
 def create_with_new_id(root: Path, kind: str, year: int | None, known_ids: Iterable[str], folder: str,
                        build: Callable[[str], tuple[str, bytes]],
-                       create: Callable[[Path, bytes], None] | None = None) -> tuple[str, str]:
+                       create: Callable[[Path, bytes], None] | None = None,
+                       store: str | None = None) -> tuple[str, str]:
     """Allocate the next ID and create the note `build(id)` returns as (relative path, bytes).
 
     `folder` is where new notes of this kind go; its file names are consulted as well. `create`
     replaces `create_exclusive` (raising FileExistsConflict alike) to stage the note in an operation's
     journal: the counter is then left alone, so an operation that never gets written leaves no gap.
+    `store` (a chain's store code) goes into the ID, so two stores allocating at once never collide.
     """
     staged = create is not None
     create = create or create_exclusive
-    prefix = PREFIXES[kind].format(year=year)
+    prefix = prefix_of(kind, year, store)
     with FileLock(root, "ids", timeout=30):
         counters = _read_counters(root)
         number = max(counters.get(prefix, 0), highest(prefix, known_ids),
                      highest(prefix, _scan_folder_ids(root / folder, prefix)))
         for _ in range(10_000):
             number += 1
-            record_id = format_id(kind, number, year)
+            record_id = format_id(kind, number, year, store)
             relpath, data = build(record_id)
             target = root / relpath
             try:

@@ -1,0 +1,1 @@
+"""A chain of stores sharing one vault through git: store setup, field-wise merges, sync, duplicates, reports."""

@@ -1,0 +1,220 @@
+"""`vaultcrm sync`: commit this store's changes, pull with rebase, push to `origin` — git is the sync engine.
+
+Network steps (fetch, push) run without any vault lock; the local steps (commit, rebase) run under the
+`booking` lock, so a `book` or `log` in flight is never half-committed and never has its note rewritten
+under it by the rebase: sync waits a few seconds for it, and otherwise refuses (cron tries again).
+A push beaten by another store's push fetches and rebases again. Every failure says in Chinese what
+happened (no remote, no network, authentication, history diverged) and leaves the store's own commits
+in place: nothing is lost, and the next sync carries on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core import journal
+from ..core.config import Settings
+from ..core.locks import BOOKING, holding
+from ..errors import VaultCRMError
+from ..vault.lock import LockTimeout
+from .driver import ENV_OURS, ENV_THEIRS, REPORT, read_report
+from .gitrun import is_repository, refuse_unsafe_config, run_git
+
+PUSH_ATTEMPTS = 4
+KIND_OF_PREFIX = (("APP-", "预约"), ("SRV-", "服务记录"), ("FLW-", "跟进"), ("C-", "客户"))
+STATUS_WORD = {"A": "新增", "M": "修改", "D": "删除", "R": "改名"}
+
+
+class SyncError(VaultCRMError):
+    pass
+
+
+@dataclass
+class SyncResult:
+    store: str
+    committed: str | None = None  # the commit message, when there was something to commit
+    received: int = 0  # commits of other stores brought in
+    pushed: bool = False
+    conflicts: list[dict] = field(default_factory=list)  # merge-report entries of this run
+    kept_deleted: list[str] = field(default_factory=list)  # notes one side deleted and the other edited: kept
+    seconds: float = 0.0
+
+
+NETWORK = re.compile(r"could not resolve host|unable to access|connection (refused|timed out|reset)|network is "
+                     r"unreachable|could not read from remote|operation timed out|no route to host|"
+                     r"failed to connect|temporary failure in name resolution", re.I)
+AUTH = re.compile(r"authentication failed|permission denied|could not read username|403|401|"
+                  r"access denied|publickey|invalid credentials|terminal prompts disabled", re.I)
+MISSING_REMOTE_REPO = re.compile(r"does not appear to be a git repository|repository .* not found|not found", re.I)
+
+
+def explain_remote_failure(step: str, err: str, url: str) -> SyncError:
+    detail = [line for line in err.strip().splitlines() if line.strip()][-3:]
+    if AUTH.search(err):
+        message = (f"{step}失败：总部仓库（{url}）拒绝了本机的身份验证。请检查本机的 SSH 密钥或访问令牌"
+                   "（git 凭据），本机的修改已提交在本地，没有丢失")
+    elif MISSING_REMOTE_REPO.search(err) and not NETWORK.search(err):
+        message = f"{step}失败：找不到总部仓库 {url}。请检查地址（git remote set-url origin 地址）；本机的修改已提交在本地，没有丢失"
+    elif NETWORK.search(err):
+        message = (f"{step}失败：连不上总部仓库（{url}），可能是网络断开。本机的修改已提交在本地，没有丢失；"
+                   "网络恢复后下次同步会一并上传")
+    else:
+        message = f"{step}失败（{url}）：本机的修改已提交在本地，没有丢失"
+    return SyncError(message, details=detail)
+
+
+def _changed_files(root: Path) -> list[tuple[str, str]]:
+    out = run_git(root, "diff", "--cached", "--name-status", "--no-renames", "-z").out
+    parts = out.split("\0")
+    return [(parts[i][:1], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+
+
+def commit_message(store: str, changes: list[tuple[str, str]], now: dt.datetime) -> str:
+    """`SH01 同步 …` and one line per kind and change: 新增预约 2：APP-SH01-2026-001、…"""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for status, path in changes:
+        stem = path.rsplit("/", 1)[-1].removesuffix(".md")
+        kind = next((k for prefix, k in KIND_OF_PREFIX if stem.startswith(prefix)), "其他文件")
+        groups.setdefault((STATUS_WORD.get(status, "修改"), kind), []).append(stem if kind != "其他文件" else path)
+    lines = [f"{store} 同步 {now:%Y-%m-%d %H:%M}：{len(changes)} 个文件", ""]
+    for (word, kind), names in sorted(groups.items(), key=lambda item: (item[0][1] == "其他文件", item[0])):
+        shown = "、".join(sorted(names)[:20]) + ("…" if len(names) > 20 else "")
+        lines.append(f"{word}{kind} {len(names)}：{shown}")
+    return "\n".join(lines) + "\n"
+
+
+def _commit(root: Path, store: str, now: dt.datetime) -> str | None:
+    run_git(root, "add", "-A", check=True)
+    changes = _changed_files(root)
+    if not changes:
+        return None
+    newest = max((os.stat(root / p).st_mtime for s, p in changes if s != "D" and (root / p).exists()),
+                 default=time.time())
+    message = commit_message(store, changes, now)
+    env = {"GIT_AUTHOR_DATE": f"@{int(newest)} +0000"}
+    ident = [] if run_git(root, "config", "user.email").out.strip() else [  # a clone with no identity: the store's
+        "-c", f"user.name=vaultcrm {store}", "-c", f"user.email={store.lower()}@vaultcrm.invalid"]
+    done = run_git(root, *ident, "commit", "-q", "--no-verify", "-m", message, env=env)
+    if done.code != 0:
+        raise SyncError(f"提交本店的修改失败：{(done.err or done.out).strip()}")
+    return message
+
+
+def _branch(root: Path) -> str:
+    name = run_git(root, "symbolic-ref", "--short", "-q", "HEAD").out.strip()
+    if not name:
+        raise SyncError("本库当前不在任何分支上（可能有一次未完成的 git 操作）；请先处理好，或联系负责同步的同事")
+    return name
+
+
+def _rev(root: Path, ref: str) -> str | None:
+    found = run_git(root, "rev-parse", "-q", "--verify", ref + "^{commit}")
+    return found.out.strip() if found.code == 0 else None
+
+
+def _resolve_leftovers(root: Path) -> list[str]:
+    """Files git could not merge alone (one side deleted a note the other edited): the note stays."""
+    unmerged = run_git(root, "diff", "--name-only", "--diff-filter=U", "-z").out.split("\0")
+    kept = []
+    for path in filter(None, unmerged):
+        if (root / path).exists():  # git leaves the edited version in the working tree
+            run_git(root, "add", "--", path, check=True)
+            kept.append(path)
+        else:
+            run_git(root, "rm", "-q", "--cached", "--", path)
+    return kept
+
+
+def _rebase(root: Path, upstream: str, local: str, result: SyncResult) -> None:
+    env = {ENV_OURS: upstream, ENV_THEIRS: local, "GIT_EDITOR": "true"}
+    done = run_git(root, "rebase", "--no-autostash", upstream, env=env, timeout=600)
+    for _ in range(50):
+        if done.code == 0:
+            return
+        if not (root / ".git" / "rebase-merge").exists() and not (root / ".git" / "rebase-apply").exists():
+            break
+        result.kept_deleted += _resolve_leftovers(root)
+        if run_git(root, "diff", "--name-only", "--diff-filter=U").out.strip():
+            break
+        done = run_git(root, "-c", "core.editor=true", "rebase", "--continue", env=env, timeout=600)
+        if done.code != 0 and "nothing to commit" in (done.out + done.err):
+            done = run_git(root, "rebase", "--skip", env=env, timeout=600)
+    run_git(root, "rebase", "--abort")
+    raise SyncError("本店与总部仓库的历史无法自动合并（历史已分叉，例如总部仓库被改写过）。本店的提交都还在本机，没有丢失；"
+                    "请联系负责同步的同事处理（git status 可查看），处理好之前 sync 不会改动任何笔记",
+                    details=[line for line in (done.err or done.out).strip().splitlines()][-3:])
+
+
+def sync(root: Path, settings: Settings, *, now: dt.datetime | None = None, lock_wait: float = 10.0) -> SyncResult:
+    started = time.perf_counter()
+    store = settings.store
+    if not store:
+        raise SyncError("本机还没有设置门店，不能同步：请运行 vaultcrm init --store 门店代码")
+    if not is_repository(root):
+        raise SyncError(f"{root} 不是 git 仓库：请从总部仓库 git clone 到本机后再运行 vaultcrm init --store {store}")
+    refuse_unsafe_config(root)
+    url = run_git(root, "remote", "get-url", "origin").out.strip()
+    if not url:
+        raise SyncError("没有设置总部仓库（远程 origin）：请运行 git remote add origin 总部仓库地址（见 README「连锁门店」）")
+    if (root / ".git" / "index.lock").exists():
+        raise SyncError("另一个 git 操作正在进行（.git/index.lock 存在），本次同步未进行；稍后会再试")
+    now = now or settings.now()
+    result = SyncResult(store)
+    _, report_start = read_report(root)
+    branch = _branch(root)
+    journal.recover(root)  # a killed multi-note operation is finished before its notes are committed
+    for attempt in range(PUSH_ATTEMPTS):
+        fetched = run_git(root, "fetch", "-q", "origin", timeout=300)
+        if fetched.code != 0:
+            _locked(root, lock_wait, lambda: _commit_into(root, store, now, result))
+            raise explain_remote_failure("从总部仓库拉取", fetched.err, url)
+        upstream = _rev(root, f"refs/remotes/origin/{branch}")
+
+        def local_steps() -> None:
+            _commit_into(root, store, now, result)
+            local = _rev(root, "HEAD")
+            if upstream and local and upstream != local:
+                behind = run_git(root, "rev-list", "--count", f"HEAD..{upstream}").out.strip()
+                if behind.isdigit() and int(behind):
+                    _rebase(root, upstream, local, result)
+                    result.received += int(behind)
+
+        _locked(root, lock_wait, local_steps)
+        if _rev(root, "HEAD") is None:  # an empty clone with nothing to send yet
+            break
+        if upstream == _rev(root, "HEAD"):
+            break
+        pushed = run_git(root, "push", "-q", "origin", f"HEAD:refs/heads/{branch}", timeout=300)
+        if pushed.code == 0:
+            result.pushed = True
+            run_git(root, "branch", "-q", f"--set-upstream-to=origin/{branch}")
+            break
+        if re.search(r"rejected|fetch first|non-fast-forward", pushed.err, re.I) and attempt < PUSH_ATTEMPTS - 1:
+            continue  # another store pushed first: fetch and rebase again
+        raise explain_remote_failure("上传到总部仓库", pushed.err, url)
+    result.conflicts, _ = read_report(root, report_start)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _commit_into(root: Path, store: str, now: dt.datetime, result: SyncResult) -> None:
+    message = _commit(root, store, now)
+    if message:
+        result.committed = message if result.committed is None else result.committed + message
+
+
+def _locked(root: Path, wait: float, step) -> None:
+    try:
+        with holding(root, BOOKING, timeout=wait):
+            step()
+    except LockTimeout:
+        raise SyncError(f"另一个 vaultcrm 命令正在写入笔记（已等待 {wait:g} 秒），本次同步未进行，没有改动任何内容；"
+                        "稍后再试（cron 下次会自动重试）") from None
+
+
+__all__ = ["REPORT", "SyncError", "SyncResult", "commit_message", "explain_remote_failure", "sync"]

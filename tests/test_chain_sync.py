@@ -1,0 +1,199 @@
+"""`vaultcrm sync` and the field-wise merge driver with real git: a bare "HQ" and store clones in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from chain_data import CHAIN_CONFIG, clone, git, make_hq
+from conftest import run_cli
+
+from vaultcrm.chain.sync import SyncError, explain_remote_failure, sync
+from vaultcrm.core.config import load_settings
+
+PROFILE = "客户/C-0001 张三.md"
+PROFILE_TEXT = """---
+客户编号: C-0001
+客户姓名: 张三
+联系方式: '13800138000'  # 手机
+会员等级: 普通
+健康档案:
+  过敏史:
+  健康关注:
+标签:
+---
+
+# C-0001 张三
+
+## 备注
+老客户。
+"""
+
+
+def vcrm(store_dir, *args, store=None):
+    env = {"VAULTCRM_STORE": store} if store else {}
+    return run_cli("--vault", str(store_dir), *args, env=env, timeout=180)
+
+
+@pytest.fixture
+def stores(tmp_path, monkeypatch):
+    """HQ and two store clones (SH01, BJ01) sharing a config and one customer profile."""
+    monkeypatch.delenv("VAULTCRM_STORE", raising=False)
+    hq = make_hq(tmp_path)
+    sh = clone(hq, tmp_path / "SH01", "SH01")
+    (sh / "vaultcrm.yaml").write_text(textwrap.dedent(CHAIN_CONFIG), encoding="utf-8")
+    (sh / "客户").mkdir()
+    (sh / PROFILE).write_text(PROFILE_TEXT, encoding="utf-8")
+    assert vcrm(sh, "init", "--store", "SH01").returncode == 0
+    first = vcrm(sh, "sync")
+    assert first.returncode == 0, first.stdout + first.stderr
+    bj = clone(hq, tmp_path / "BJ01", "BJ01")
+    assert vcrm(bj, "init", "--store", "BJ01").returncode == 0
+    return hq, sh, bj
+
+
+def edit(path, old, new, *, mtime=None):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+
+
+def synced(store_dir):
+    result = vcrm(store_dir, "sync")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_first_sync_commits_with_a_readable_message_and_pushes(stores):
+    hq, sh, bj = stores
+    assert (bj / PROFILE).is_file() and (bj / "vaultcrm.yaml").is_file()
+    message = git(hq, "log", "-1", "--format=%B").stdout
+    assert message.startswith("SH01 同步 ")
+    assert "新增客户 1：C-0001 张三" in message
+    tracked = git(hq, "ls-tree", "-r", "--name-only", "HEAD").stdout.splitlines()
+    assert not [p for p in tracked if p.startswith(".vaultcrm")]
+
+
+def test_edits_of_different_fields_of_one_profile_both_survive(stores):
+    hq, sh, bj = stores
+    # SH01 edits by hand in Obsidian: the Properties panel drops the quotes and comments
+    edit(sh / PROFILE, "联系方式: '13800138000'  # 手机", "联系方式: 13800138000\n性别: 男")
+    edit(sh / PROFILE, "标签:", "标签:\n  - 静安VIP")
+    edit(bj / PROFILE, "  健康关注:", "  健康关注: 颈椎不适")
+    edit(bj / PROFILE, "标签:", "标签:\n  - 朝阳会员")
+    synced(sh)
+    out = synced(bj)
+    assert "已从总部仓库取回其他门店的 1 个提交" in out and "合并冲突" not in out
+    synced(sh)
+    a, b = (sh / PROFILE).read_text(encoding="utf-8"), (bj / PROFILE).read_text(encoding="utf-8")
+    assert a == b
+    assert "<<<<<<<" not in a and ">>>>>>>" not in a
+    assert "性别: 男" in a and "健康关注: 颈椎不适" in a
+    assert "  - 静安VIP" in a and "  - 朝阳会员" in a
+    check = vcrm(sh, "check", "--format", "json")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_true_conflict_takes_the_later_edit_and_is_reported(stores):
+    hq, sh, bj = stores
+    now = time.time()
+    edit(sh / PROFILE, "  健康关注:", "  健康关注: 腰痛", mtime=now - 3600)
+    edit(bj / PROFILE, "  健康关注:", "  健康关注: 肩痛", mtime=now - 60)
+    synced(sh)
+    out = synced(bj)
+    assert f"合并冲突（已取较新的修改）：{PROFILE}" in out
+    assert "健康档案.健康关注：取「肩痛」，舍「腰痛」" in out
+    synced(sh)
+    for store_dir in (sh, bj):
+        assert "健康关注: 肩痛" in (store_dir / PROFILE).read_text(encoding="utf-8")
+    check = vcrm(bj, "check")
+    assert "同步合并冲突" in check.stdout and "健康关注" in check.stdout
+
+
+def test_both_bodies_changed_keeps_both_without_markers(stores):
+    hq, sh, bj = stores
+    edit(sh / PROFILE, "老客户。", "老客户，喜欢安静。", mtime=time.time() - 3600)
+    edit(bj / PROFILE, "老客户。", "老客户，对精油过敏。")
+    synced(sh)
+    out = synced(bj)
+    assert "正文两边都改了同一处" in out
+    text = (bj / PROFILE).read_text(encoding="utf-8")
+    assert "<<<<<<<" not in text and "=======" not in text
+    assert "对精油过敏" in text and "喜欢安静" in text
+    assert text.index("对精油过敏") < text.index("## 同步合并时保留的另一版本") < text.index("喜欢安静")
+
+
+def test_bookings_at_two_stores_meet_in_every_clone(stores):
+    hq, sh, bj = stores
+    at = ("--date", "2026-02-12", "--service", "全身推拿", "--at", "2026-02-11 10:00")
+    assert vcrm(sh, "book", "-c", "张三", "--time", "10:00", *at).returncode == 0
+    assert vcrm(bj, "book", "-c", "张三", "--time", "15:00", *at).returncode == 0
+    synced(sh), synced(bj), synced(sh)
+    for store_dir in (sh, bj):
+        assert (store_dir / "预约/SH01/APP-SH01-2026-001.md").is_file()
+        assert (store_dir / "预约/BJ01/APP-BJ01-2026-001.md").is_file()
+    assert "新增预约 1：APP-BJ01-2026-001" in git(hq, "log", "-1", "--format=%B").stdout
+
+
+def test_sync_refuses_while_a_write_is_in_flight(stores):
+    hq, sh, bj = stores
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from vaultcrm.vault.lock import FileLock
+        with FileLock({str(sh)!r}, "booking", timeout=5):
+            print("held", flush=True)
+            time.sleep(30)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        edit(sh / PROFILE, "  健康关注:", "  健康关注: 腰痛")
+        settings, _ = load_settings(sh)
+        with pytest.raises(SyncError, match="另一个 vaultcrm 命令正在写入笔记"):
+            sync(sh, settings, lock_wait=0.3)
+        assert "腰痛" not in git(sh, "log", "-p", "-1").stdout  # nothing committed
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_no_remote_and_no_network_are_explained_and_nothing_is_lost(stores):
+    hq, sh, bj = stores
+    git(sh, "remote", "remove", "origin")
+    result = vcrm(sh, "sync")
+    assert result.returncode == 1 and "没有设置总部仓库（远程 origin）" in result.stderr
+    git(sh, "remote", "add", "origin", "https://hq.vaultcrm.invalid/chain.git")
+    edit(sh / PROFILE, "  健康关注:", "  健康关注: 腰痛")
+    result = vcrm(sh, "sync")
+    assert result.returncode == 1, result.stdout
+    assert "连不上总部仓库" in result.stderr and "没有丢失" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "健康关注: 腰痛" in git(sh, "show", "HEAD:" + PROFILE).stdout  # committed locally
+
+
+def test_remote_failures_are_told_apart():
+    assert "身份验证" in explain_remote_failure("上传到总部仓库", "fatal: Authentication failed for 'https://x'", "u").message
+    assert "身份验证" in explain_remote_failure("拉取", "git@hq: Permission denied (publickey).", "u").message
+    assert "找不到总部仓库" in explain_remote_failure("拉取", "fatal: '/x' does not appear to be a git repository", "u").message
+    assert "网络" in explain_remote_failure("拉取", "fatal: unable to access 'https://x/': Could not resolve host: x", "u").message
+
+
+def test_the_vault_cannot_make_git_run_code(stores, tmp_path):
+    hq, sh, bj = stores
+    marker = tmp_path / "pwned"
+    hook = sh / ".git/hooks/pre-commit"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
+    edit(sh / PROFILE, "  健康关注:", "  健康关注: 腰痛")
+    synced(sh)
+    assert not marker.exists()  # hooks never run
+    git(sh, "config", "core.fsmonitor", f"touch {marker}")
+    result = vcrm(sh, "sync")
+    assert result.returncode == 1 and "会让 git 执行程序的设置" in result.stderr
+    assert "core.fsmonitor" in result.stderr
+    assert not marker.exists()
