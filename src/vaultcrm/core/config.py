@@ -36,7 +36,7 @@ from pydantic import (
 
 from ..diagnostics import Diagnostic, Severity, warning
 from ..errors import ConfigError
-from ..models.fields import EmptyAsList, Minutes, Money, Section, TextList, Time, ref
+from ..models.fields import EmptyAsList, Flag, Minutes, Money, Section, TextList, Time, ref
 from ..values import ChoiceEnum, parse_date, parse_list, weekday_of
 from ..vault import bounds
 from ..vault.lines import key_line
@@ -146,6 +146,7 @@ class Folders(Section):
     daily: str = ref("日报", "统计/日报")
     monthly: str = ref("月报", "统计/月报")
     schedule: str = ref("排班", "排班")  # the day board as a note, one per day with appointments
+    campaigns: str = ref("活动", "活动")  # campaign notes (campaigns/)
     dashboard: str = ref("总览", "服务追踪表.md")
     templates: str = ref("模板", ".vaultcrm/templates")
 
@@ -326,6 +327,28 @@ class MembershipRules(Section):
         return sorted(self.tiers, key=lambda name: self.tiers[name].threshold or 0)
 
 
+class BirthdayCampaign(Section):
+    """营销活动.生日关怀: the standing campaign that takes over the birthday greeting (campaigns/birthday.py)."""
+
+    enabled: Flag = ref("启用", False)  # on: `remind` no longer sends 生日关怀提醒, `campaign birthday` does
+    offer: str = ref("优惠", "生日当月9折")
+    valid_days: int = ref("有效天数", 30)  # after the birthday
+
+    @field_validator("valid_days")
+    @classmethod
+    def _valid_days(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"有效天数不能为负数（现为 {value}）")
+        return value
+
+
+class CampaignRules(Section):
+    """营销活动: the campaigns' defaults (see campaigns/)."""
+
+    birthday: BirthdayCampaign = ref("生日关怀", BirthdayCampaign)
+    valid_days: int = ref("默认有效天数", 30)  # a campaign without --valid-until
+
+
 class Settings(Section):
     studio: str = ref("店名", "健康养生馆")
     timezone: str = ref("时区", "Asia/Shanghai")
@@ -342,6 +365,7 @@ class Settings(Section):
     reminders: ReminderRules = ref("提醒规则", ReminderRules)
     segments: SegmentRules = ref("客户分群", SegmentRules)
     membership: MembershipRules = ref("会员", MembershipRules)
+    campaigns: CampaignRules = ref("营销活动", CampaignRules)
     service_log_days: int = ref("服务日志天数", 30)
 
     @field_validator("services", "technicians", mode="before")

@@ -17,8 +17,8 @@ from .lock import FileLock
 from .state import clear_junk, read_state
 from .writer import FileExistsConflict, create_exclusive, write_atomic
 
-PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "CUS": "C-"}
-WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4}
+PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "CUS": "C-", "CMP": "CMP-{year}-"}
+WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4, "CMP": 3}
 
 
 def format_id(kind: str, number: int, year: int | None = None) -> str:
