@@ -114,6 +114,9 @@ def log(
 def result_json(result: LogResult) -> dict:
     """The SRV keyed as in its note, plus what the command did around it."""
     data = json_value(result.service.model_dump(by_alias=True))
+    for key in ("原价", "优惠券", "活动"):  # a coupon's keys, in the note only when one was redeemed
+        if data["服务信息"].get(key) is None:
+            data["服务信息"].pop(key, None)
     data["路径"] = result.service.path
     data["预约状态"] = result.status_change[1].value if result.status_change else None
     data["新建客户"] = result.new_customer.id if result.new_customer else None
