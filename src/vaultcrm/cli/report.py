@@ -12,6 +12,7 @@ from rich.table import Table as RichTable
 
 from ..core.render import render
 from ..exports.csv_tables import csv_bytes
+from ..stats.campaign_report import campaign_report
 from ..stats.customer_report import customer_report
 from ..stats.periods import Month
 from ..stats.reports import Report, cell_text, service_report, technician_report
@@ -22,7 +23,8 @@ from .tables import print_table
 
 KINDS = {"technicians": "technicians", "technician": "technicians", "tech": "technicians", "技师": "technicians",
          "services": "services", "service": "services", "服务": "services", "服务项目": "services",
-         "customers": "customers", "customer": "customers", "客户": "customers"}
+         "customers": "customers", "customer": "customers", "客户": "customers",
+         "campaigns": "campaigns", "campaign": "campaigns", "活动": "campaigns", "营销": "campaigns"}
 
 
 def _plain(value):
@@ -86,15 +88,15 @@ def _print_text(report: Report) -> None:
 
 @app.command()
 def report(
-    kind: Annotated[str, typer.Argument(help="technicians（技师）、services（服务项目）或 customers（客户）")],
+    kind: Annotated[str, typer.Argument(help="technicians（技师）、services（服务项目）、customers（客户）或 campaigns（营销活动）")],
     month: Annotated[Optional[str], typer.Option("--month", "-m", help="统计月份，如 2026-02（默认本月）")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="text、md、json 或 csv")] = "text",
     at: AtOption = None,
 ) -> None:
-    """月度报表：技师业绩与提成、服务项目排行、客户分群/RFM/复购率/留存率。"""
+    """月度报表：技师业绩与提成、服务项目排行、客户分群/RFM/复购率/留存率、营销活动效果。"""
     which = KINDS.get(kind.strip().lower())
     if which is None:
-        raise UsageError(f"未知的报表「{kind}」，可选：technicians（技师）、services（服务项目）、customers（客户）")
+        raise UsageError(f"未知的报表「{kind}」，可选：technicians（技师）、services（服务项目）、customers（客户）、campaigns（营销活动）")
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.MD, OutputFormat.JSON, OutputFormat.CSV})
     the_month = parse_month_option(month) if month else None
     vault = open_vault()
@@ -105,6 +107,8 @@ def report(
         result = technician_report(vault.index, vault.settings, the_month)
     elif which == "services":
         result = service_report(vault.index, vault.settings, the_month)
+    elif which == "campaigns":
+        result = campaign_report(vault.root, vault.settings, vault.index, the_month)
     else:
         result = customer_report(vault.index, vault.settings, the_month, now.date())
     if fmt is OutputFormat.JSON:
