@@ -174,7 +174,10 @@ def _print_warnings(plan: BookingPlan, *, to_stderr: bool) -> None:
 
 def appointment_json(a: Appointment) -> dict:
     """The appointment keyed as in its note (Chinese keys), values as vaultcrm writes them."""
-    return json_value(a.model_dump(by_alias=True))
+    data = json_value(a.model_dump(by_alias=True))
+    if data["服务信息"].get("优惠券") is None:  # in the note only when booked with --coupon
+        data["服务信息"].pop("优惠券", None)
+    return data
 
 
 # -- status ---------------------------------------------------------------------------------------
