@@ -237,7 +237,7 @@ def test_log_coupon_redeems_once_applies_the_discount_and_links_the_campaign(cli
     result = cli(root, "log", "--customer", "C-0001", "--service", "全身推拿", "--coupon", typed,
                  "--at", "2026-07-03 15:00")
     assert result.exit_code == 0, result.output
-    assert f"已核销优惠券 {code}（CMP-2026-001 8折）：¥200 → ¥160.00" in result.stdout
+    assert f"已核销优惠券 {code}（CMP-2026-001 8折）：¥200 → ¥160" in result.stdout
     note = (root / "服务记录/SRV-2026-006.md").read_text(encoding="utf-8")
     assert f"  服务费用: ¥160\n  原价: ¥200\n  优惠券: {code}\n  活动: \"[[CMP-2026-001]]\"\n" in note
     assert f"活动：[[CMP-2026-001]]（优惠券 {code}）" in note
@@ -316,6 +316,7 @@ def test_birthday_greetings_become_a_standing_campaign(cli, vault, tmp_path):
     run = cli(root, "campaign", "birthday", "--at", "2026-06-28 10:00")
     assert run.exit_code == 0, run.output
     assert "生日关怀（活动/生日关怀.md）：本次新增 2 人" in run.stdout
+    assert re.search(r"C-0001\s+张三\s+\S+\s+已发送\s+7月4日生日", run.stdout), run.stdout
     rows = roster(root, "活动/生日关怀.md")
     assert rows["C-0001"]["状态"] == "已发送" and rows["C-0001"]["有效期至"] == "2026-07-18"
     assert rows["C-0001"]["说明"] == "7月4日生日"

@@ -218,6 +218,7 @@ def run_birthday(root: Path, settings: Settings, index: VaultIndex, now: dt.date
         else:
             notes.write_note(root, settings, note)
         report = send(root, settings, index, note, channels, now)
+        added = [note.campaign.entries.get(e.code, e) for e in added]  # as the note now holds them
     return CampaignResult(note.campaign, relpath, targets, report, [c.label for c in channels], added)
 
 

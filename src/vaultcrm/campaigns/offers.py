@@ -40,10 +40,10 @@ class Offer:
         if fee is None or not self.is_discount:
             return fee
         if self.rate is not None:
-            return (fee * self.rate).quantize(CENT, rounding=ROUND_HALF_UP)
+            return _plain((fee * self.rate).quantize(CENT, rounding=ROUND_HALF_UP))
         if self.threshold is not None and fee < self.threshold:
             return fee
-        return max(fee - self.amount, Decimal(0))
+        return _plain(max(fee - self.amount, Decimal(0)))
 
 
 def parse_offer(text: str) -> Offer:
@@ -64,6 +64,11 @@ def parse_offer(text: str) -> Offer:
     if m:
         return Offer(text, amount=_positive(m[1], m[0]))
     return Offer(text)
+
+
+def _plain(amount: Decimal) -> Decimal:
+    """¥160 rather than ¥160.00, ¥158.4 rather than ¥158.40 (as the notes write money)."""
+    return amount.quantize(Decimal(1)) if amount == amount.to_integral() else amount.normalize()
 
 
 def _positive(number: str, shown: str) -> Decimal:

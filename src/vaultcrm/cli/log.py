@@ -17,7 +17,7 @@ from rich.table import Table
 
 from ..models import ServiceRecord
 from ..services.actions import LogResult, ServiceNotes, ServiceRequest, log_service
-from ..values import Satisfaction, parse_date, parse_money, parse_phone, parse_stars, parse_time
+from ..values import Satisfaction, format_money, parse_date, parse_money, parse_phone, parse_stars, parse_time
 from . import options
 from .base import app, console, open_vault, vault_root, warn_diagnostics
 from .follow import followup_rows, problem_panel, text_option
@@ -165,7 +165,8 @@ def _print_result(result: LogResult) -> None:
         console.print(f"套餐抵扣：{escape(result.package)}")
     if result.redemption:
         r = result.redemption
-        change = f"：¥{r.list_price} → ¥{r.fee}" if r.list_price is not None and r.fee != r.list_price else ""
+        change = (f"：{format_money(r.list_price)} → {format_money(r.fee)}"
+                  if r.list_price is not None and r.fee is not None and r.fee != r.list_price else "")
         console.print(f"已核销优惠券 {r.coupon.code}（{escape(r.coupon.campaign_id)} {escape(r.coupon.offer.text)}）{change}")
     for f in result.followups:
         console.print(f"已安排回访 {f.id} {f.basics.kind} {f.basics.due}")
