@@ -14,7 +14,6 @@ Peak memory is the child's maximum resident set size (getrusage RUSAGE_CHILDREN,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import resource
@@ -92,12 +91,13 @@ def main() -> None:
             channel = f"{{类型: 命令, 名称: 短信, 命令: 'cat >> {sink}'}}"
         make_vault(root, opts.customers, channel)
         rows = []
-        t, mb, r = timed(root, "campaign", "create", "--segment", "全部", "--offer", "8折", "--at", "2026-06-30 10:00",
-                         "--format", "json")
+        t, mb, r = timed(root, "campaign", "create", "--segment", "全部", "--offer", "8折", "--at", "2026-06-30 10:00")
         assert r.returncode == 0, r.stderr
-        data = json.loads(r.stdout)
+        [path] = (root / "活动").glob("CMP-*.md")
+        data = {"活动编号": path.stem}
+        summary = re.search(r"共 \d+ 人：已发送 (\d+)，待发送 \d+，跳过 (\d+)", path.read_text(encoding="utf-8"))
         sent = count[0] if opts.channel == "webhook" else sink.read_text(encoding="utf-8").count("【静心养生馆】")
-        rows.append(("create + send", t, mb, f"{data['已发送']} 已发送, {data['跳过']} 跳过, 接收方收到 {sent}"))
+        rows.append(("create + send", t, mb, f"{summary[1]} 已发送, {summary[2]} 跳过, 接收方收到 {sent}"))
         t, mb, r = timed(root, "campaign", "send", data["活动编号"], "--at", "2026-06-30 11:00")
         assert r.returncode == 0, r.stderr
         again = count[0] if opts.channel == "webhook" else sink.read_text(encoding="utf-8").count("【静心养生馆】")

@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from ..core.config import STATE_DIR, Settings
-from ..core.render import render
+from ..core.render import markdown_inline, render
 from ..errors import ConcurrentChangeError, VaultCRMError
 from ..vault.blocks import markers, read_block, replace_block
 from ..vault.edit import split_note
@@ -41,6 +41,7 @@ from .roster import BLOCK, ID_KEY, Campaign, Entry, SendStatus, campaign_from, p
 SENT_LOG_DIR = f"{STATE_DIR}/campaigns"
 MAX_SENT_LOG = 64 << 20
 _NAME = re.compile(r"^[^.].*\.md$")
+_LINK = re.compile(r"^\[\[[^\[\]|#^\r\n<>]+\]\]$")  # a profile link vaultcrm made from a file name
 
 
 @dataclass
@@ -69,14 +70,35 @@ def note_path(root: Path, relpath: str) -> Path:
                             "未写入任何内容") from None
 
 
+def _cell(value: object) -> str:
+    """Inert Markdown for a table cell (no link, HTML or pipe), `-` when empty."""
+    text = markdown_inline(value) if value not in (None, "") else ""
+    return text.replace("|", "／") or "-"
+
+
+def row_cells(entry: Entry) -> list[str]:
+    """One roster row as the table shows it, in COLUMNS order.
+
+    Formatted here rather than cell by cell in the (sandboxed) template: a ten-thousand-row table is
+    rewritten several times during a send, and the sandbox's checks on every attribute cost seconds.
+    """
+    link = entry.customer if _LINK.match(entry.customer or "") else _cell(entry.customer)
+    return [entry.code, _cell(entry.customer_id), link, entry.issued.isoformat(),
+            entry.valid_until.isoformat() if entry.valid_until else "-", entry.status.value,
+            f"{entry.sent_at:%Y-%m-%d %H:%M}" if entry.sent_at else "-", _cell("、".join(entry.sent_to)),
+            _cell(entry.note)]
+
+
+def _context(campaign: Campaign) -> dict:
+    return {"rows": [" | ".join(row_cells(e)) for e in campaign.rows()], "counts": campaign.counts()}
+
+
 def render_table(settings: Settings, root: Path, campaign: Campaign) -> str:
-    return render("campaign_table.md.j2", root / settings.folders.templates, rows=campaign.rows(),
-                  counts=campaign.counts())
+    return render("campaign_table.md.j2", root / settings.folders.templates, **_context(campaign))
 
 
 def render_note(settings: Settings, root: Path, campaign: Campaign) -> str:
-    return render("campaign.md.j2", root / settings.folders.templates, c=campaign, rows=campaign.rows(),
-                  counts=campaign.counts())
+    return render("campaign.md.j2", root / settings.folders.templates, c=campaign, **_context(campaign))
 
 
 def parse_note(relpath: str, text: str) -> Campaign:
