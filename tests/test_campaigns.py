@@ -178,6 +178,23 @@ def test_consent_withdrawn_before_a_resend_means_no_message(vault, receiver, tmp
     assert rows["C-0005"]["状态"] == "跳过" and rows["C-0005"]["说明"] == "拒绝营销"
 
 
+def test_a_row_set_to_skip_by_hand_is_never_sent_and_the_text_around_the_table_stays(cli, vault, receiver):
+    root = vault(studio(), config=config(webhook_channel(receiver.url)))
+    receiver.fail_phones = {"13800000001", "13800000005"}
+    assert create(root).returncode == 1
+    path = root / "活动/CMP-2026-001.md"
+    text = path.read_text(encoding="utf-8")
+    code = roster(root)["C-0005"]["优惠券"]
+    row = next(line for line in text.splitlines() if line.startswith(f"| {code} "))
+    text = text.replace(row, row.replace("| 待发送 |", "| 跳过 |")).replace("## 备注\n", "## 备注\n钱七说过不要短信。\n")
+    path.write_text(text, encoding="utf-8")
+    again = cli(root, "campaign", "send", "CMP-2026-001", "--at", "2026-06-30 11:00")
+    assert again.exit_code == 0, again.output
+    assert receiver.phones() == ["13800000001"]
+    after = path.read_text(encoding="utf-8")
+    assert "钱七说过不要短信。" in after and roster(root)["C-0005"]["状态"] == "跳过"
+
+
 def test_tag_channel_and_dry_run(cli, vault, receiver, tmp_path):
     root = vault(studio(), config=config(sms_channel(tmp_path) + webhook_channel(receiver.url)))
     dry = cli(root, "campaign", "create", "--segment", "全部", "--tag", "VIP", "--offer", "赠送精油一份", "--dry-run",
