@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 
 BASE = ("vaultcrm", "vaultcrm.errors", "vaultcrm.diagnostics", "vaultcrm.values", "vaultcrm.models")
 FEATURES = ("booking", "services", "followups", "reminders", "stats", "customers", "privacy", "exports",
-            "watch", "checks", "init", "chain")
+            "watch", "checks", "init", "chain", "campaigns")
 LAYERS = {  # rank: what a module may import is its own rank or lower
     "base": 0, "vault": 1, "core": 2, "feature": 3, "cli": 4,
 }

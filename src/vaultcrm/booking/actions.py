@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import store
+from ..campaigns.redeem import validate_for_booking
 from ..core.config import Settings
 from ..core.index import VaultIndex
 from ..core.journal import transaction
@@ -54,6 +55,7 @@ class BookingRequest:
     operator: str | None = None
     force: bool = False
     now: dt.datetime | None = None
+    coupon: str | None = None  # a campaign's coupon, stored on the APP and redeemed when the visit is logged
 
 
 @dataclass
@@ -135,7 +137,9 @@ def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now
                      "预约日期": req.date, "预约时间": req.time, "预约渠道": req.channel},
         "服务信息": {"服务项目": service, "服务时长": minutes,
                      "预计费用": discounted_price(settings, customer, conf.price) if conf else None,
-                     "技师安排": slot.technician, "服务地点": slot.room},
+                     "技师安排": slot.technician, "服务地点": slot.room,
+                     "优惠券": req.coupon and validate_for_booking(index.root, settings, index, req.coupon,
+                                                                  customer.id or None, req.date)},
         "特殊要求": {"偏好技师": customer.preferences.technician,
                      "力度要求": req.strength or customer.preferences.strength, "其他需求": req.note},
         "预约状态": {"创建时间": now, "创建人": operator, "当前状态": AppointmentStatus.PENDING,

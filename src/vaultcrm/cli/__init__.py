@@ -20,6 +20,7 @@ from . import booking as _booking, agenda as _agenda  # noqa: F401
 from . import customer as _customer, membership as _membership, imports as _imports  # noqa: F401
 from . import log as _log  # noqa: F401  (also registers `follow`)
 from . import remind as _remind  # noqa: F401
+from . import campaign as _campaign  # noqa: F401
 from . import watch as _watch  # noqa: F401
 from . import backup as _backup, privacy as _privacy  # noqa: F401  (backup, restore, forget, purge)
 from . import sync as _sync  # noqa: F401  (sync, merge-driver)

@@ -58,6 +58,7 @@ def book(
     strength: Annotated[Opt, typer.Option("--strength", help="力度要求：轻 中 重")] = None,
     note: Annotated[Opt, typer.Option("--note", help="其他需求")] = None,
     by: Annotated[Opt, typer.Option("--by", help="创建人（默认：配置中的操作人或系统用户）")] = None,
+    coupon: Annotated[Opt, typer.Option("--coupon", help="营销活动的优惠券码：记在预约上，log 时核销")] = None,
     force: Annotated[bool, typer.Option("--force", help="越过过敏/禁忌、爽约上限、营业与工作时间、技能、房间所做项目、已过去的时间、"
                                                      "同一客户的时间重叠（技师与房间的时间冲突除外）")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="在终端中也不再询问确认")] = False,
@@ -88,7 +89,7 @@ def book(
         duration=parse_option(duration, positive_minutes, "--duration") or None,
         strength=parse_option(strength, Strength.parse, "--strength"),
         note=(note or "").strip() or None,
-        operator=by, force=force, now=now,
+        operator=by, force=force, now=now, coupon=(coupon or "").strip() or None,
     )
     if series is not None:
         booked_series = run_series(req, series, skip_conflicts=skip_conflicts, package=package, fmt=fmt,
@@ -187,7 +188,10 @@ def _print_warnings(plan: BookingPlan, *, to_stderr: bool) -> None:
 
 def appointment_json(a: Appointment) -> dict:
     """The appointment keyed as in its note (Chinese keys), values as vaultcrm writes them."""
-    return json_value(a.model_dump(by_alias=True))
+    data = json_value(a.model_dump(by_alias=True))
+    if data["服务信息"].get("优惠券") is None:  # in the note only when booked with --coupon
+        data["服务信息"].pop("优惠券", None)
+    return data
 
 
 # -- status ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from ..models import ServiceRecord
 from ..services.actions import LogResult, ServiceNotes, ServiceRequest, log_service
-from ..values import Satisfaction, parse_date, parse_money, parse_phone, parse_stars, parse_time
+from ..values import Satisfaction, format_money, parse_date, parse_money, parse_phone, parse_stars, parse_time
 from . import options
 from .base import app, console, open_vault, vault_root, warn_diagnostics
 from .follow import followup_rows, problem_panel, text_option
@@ -74,6 +74,8 @@ def log(
     todo: Annotated[Opt, typer.Option("--todo", help="后续安排.跟进事项")] = None,
     by: Annotated[Opt, typer.Option("--by", help="操作人（默认：配置中的操作人或系统用户）")] = None,
     force: Annotated[bool, typer.Option("--force", help="为已完成、已取消、未到店或已有服务记录的预约再记一次")] = False,
+    coupon: Annotated[Opt, typer.Option("--coupon", help="核销营销活动的优惠券码（折扣计入服务费用）")] = None,
+    no_coupon: Annotated[bool, typer.Option("--no-coupon", help="不核销预约时登记的优惠券")] = False,
     format: Annotated[str, typer.Option("--format", "-f", help="text 或 json")] = "text",
     at: AtOption = None,
 ) -> None:
@@ -99,7 +101,7 @@ def log(
         service=text_option(service), technician=text_option(technician), room=text_option(room),
         date=parse_option(date, parse_date, "--date"), time=parse_option(time, parse_time, "--time"),
         duration=parse_option(duration, positive_minutes, "--duration"), fee=parse_option(fee, parse_money, "--fee"),
-        notes=notes, by=text_option(by), force=force,
+        notes=notes, by=text_option(by), force=force, coupon=text_option(coupon), no_coupon=no_coupon,
     )
     result = log_service(vault_root(), req, now=parse_at(at), load=open_vault)
     warn_diagnostics(result.diagnostics)
@@ -112,6 +114,9 @@ def log(
 def result_json(result: LogResult) -> dict:
     """The SRV keyed as in its note, plus what the command did around it."""
     data = json_value(result.service.model_dump(by_alias=True))
+    for key in ("原价", "优惠券", "活动"):  # a coupon's keys, in the note only when one was redeemed
+        if data["服务信息"].get(key) is None:
+            data["服务信息"].pop(key, None)
     data["路径"] = result.service.path
     data["预约状态"] = result.status_change[1].value if result.status_change else None
     data["新建客户"] = result.new_customer.id if result.new_customer else None
@@ -119,6 +124,10 @@ def result_json(result: LogResult) -> dict:
     data["已安排跟进"] = followup_rows(result.followups, {result.service.id: result.service})
     data["服务日志已更新"] = result.dashboard_updated
     data["套餐抵扣"] = result.package
+    r = result.redemption
+    data["优惠券核销"] = None if r is None else {
+        "优惠券": r.coupon.code, "活动编号": r.coupon.campaign_id, "优惠内容": r.coupon.offer.text,
+        "原价": json_value(r.list_price), "服务费用": json_value(r.fee)}
     return data
 
 
@@ -154,6 +163,11 @@ def _print_result(result: LogResult) -> None:
         console.print(f"预约 {result.appointment.id}：{old.value} → [green]{new.value}[/green]")
     if result.package:
         console.print(f"套餐抵扣：{escape(result.package)}")
+    if result.redemption:
+        r = result.redemption
+        change = (f"：{format_money(r.list_price)} → {format_money(r.fee)}"
+                  if r.list_price is not None and r.fee is not None and r.fee != r.list_price else "")
+        console.print(f"已核销优惠券 {r.coupon.code}（{escape(r.coupon.campaign_id)} {escape(r.coupon.offer.text)}）{change}")
     for f in result.followups:
         console.print(f"已安排回访 {f.id} {f.basics.kind} {f.basics.due}")
     if result.problem:

@@ -14,6 +14,7 @@ from ..chain.report import store_report, write_chain_note
 from ..chain.stores import for_store
 from ..core.render import render
 from ..exports.csv_tables import csv_bytes
+from ..stats.campaign_report import campaign_report
 from ..stats.customer_report import customer_report
 from ..stats.periods import Month
 from ..stats.reports import Report, cell_text, service_report, technician_report
@@ -25,7 +26,8 @@ from .tables import print_table
 KINDS = {"technicians": "technicians", "technician": "technicians", "tech": "technicians", "技师": "technicians",
          "services": "services", "service": "services", "服务": "services", "服务项目": "services",
          "customers": "customers", "customer": "customers", "客户": "customers",
-         "stores": "stores", "store": "stores", "门店": "stores"}
+         "stores": "stores", "store": "stores", "门店": "stores",
+         "campaigns": "campaigns", "campaign": "campaigns", "活动": "campaigns", "营销": "campaigns"}
 
 
 def _plain(value):
@@ -89,17 +91,17 @@ def _print_text(report: Report) -> None:
 
 @app.command()
 def report(
-    kind: Annotated[str, typer.Argument(help="technicians（技师）、services（服务项目）或 customers（客户）")],
+    kind: Annotated[str, typer.Argument(help="technicians（技师）、services（服务项目）、customers（客户）或 campaigns（营销活动）")],
     month: Annotated[Optional[str], typer.Option("--month", "-m", help="统计月份，如 2026-02（默认本月）")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="text、md、json 或 csv")] = "text",
     at: AtOption = None,
     store: Annotated[Optional[str], typer.Option("--store", help="连锁门店：只统计该门店（如 SH01；默认全连锁）")] = None,
 ) -> None:
-    """月度报表：技师业绩与提成、服务项目排行、客户分群/RFM/复购率/留存率，连锁的各门店对比（stores）。"""
+    """月度报表：技师业绩与提成、服务项目排行、客户分群/RFM/复购率/留存率、营销活动效果，连锁的各门店对比（stores）。"""
     which = KINDS.get(kind.strip().lower())
     if which is None:
         raise UsageError(f"未知的报表「{kind}」，可选：technicians（技师）、services（服务项目）、customers（客户）、"
-                         "stores（门店）")
+                         "stores（门店）、campaigns（营销活动）")
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.MD, OutputFormat.JSON, OutputFormat.CSV})
     the_month = parse_month_option(month) if month else None
     vault = open_vault()
@@ -117,6 +119,8 @@ def report(
             note = write_chain_note(vault.root, settings, result)
             console.out((vault.root / note).read_text(encoding="utf-8"), end="", highlight=False)
             return
+    elif which == "campaigns":
+        result = campaign_report(vault.root, settings, index, the_month)
     else:
         result = customer_report(index, settings, the_month, now.date())
     if fmt is OutputFormat.JSON:

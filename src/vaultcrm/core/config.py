@@ -37,7 +37,7 @@ from pydantic import (
 
 from ..diagnostics import Diagnostic, Severity, warning
 from ..errors import ConfigError
-from ..models.fields import EmptyAsList, Minutes, Money, Section, TextList, Time, ref
+from ..models.fields import EmptyAsList, Flag, Minutes, Money, Section, TextList, Time, ref
 from ..values import ChoiceEnum, parse_date, parse_list, weekday_of
 from ..vault import bounds
 from ..vault.lines import key_line
@@ -148,6 +148,7 @@ class Folders(Section):
     daily: str = ref("日报", "统计/日报")
     monthly: str = ref("月报", "统计/月报")
     schedule: str = ref("排班", "排班")  # the day board as a note, one per day with appointments
+    campaigns: str = ref("活动", "活动")  # campaign notes (campaigns/)
     dashboard: str = ref("总览", "服务追踪表.md")
     templates: str = ref("模板", ".vaultcrm/templates")
 
@@ -357,6 +358,28 @@ def _stores(value: object) -> object:
     return value
 
 
+class BirthdayCampaign(Section):
+    """营销活动.生日关怀: the standing campaign that takes over the birthday greeting (campaigns/birthday.py)."""
+
+    enabled: Flag = ref("启用", False)  # on: `remind` no longer sends 生日关怀提醒, `campaign birthday` does
+    offer: str = ref("优惠", "生日当月9折")
+    valid_days: int = ref("有效天数", 30)  # after the birthday
+
+    @field_validator("valid_days")
+    @classmethod
+    def _valid_days(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"有效天数不能为负数（现为 {value}）")
+        return value
+
+
+class CampaignRules(Section):
+    """营销活动: the campaigns' defaults (see campaigns/)."""
+
+    birthday: BirthdayCampaign = ref("生日关怀", BirthdayCampaign)
+    valid_days: int = ref("默认有效天数", 30)  # a campaign without --valid-until
+
+
 class Settings(Section):
     studio: str = ref("店名", "健康养生馆")
     timezone: str = ref("时区", "Asia/Shanghai")
@@ -373,6 +396,7 @@ class Settings(Section):
     reminders: ReminderRules = ref("提醒规则", ReminderRules)
     segments: SegmentRules = ref("客户分群", SegmentRules)
     membership: MembershipRules = ref("会员", MembershipRules)
+    campaigns: CampaignRules = ref("营销活动", CampaignRules)
     service_log_days: int = ref("服务日志天数", 30)
     stores: Annotated[dict[str, StoreConfig], BeforeValidator(_stores)] = ref("门店", dict)
     _store: Optional[str] = PrivateAttr(None)  # this machine's store (chain/stores.py), never from the file

@@ -41,6 +41,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("回访时间提醒", "跟进提醒", Audience.STAFF),
     Kind("套餐到期提醒", "跟进提醒", Audience.STAFF),
     Kind("生日关怀提醒", "跟进提醒", Audience.CUSTOMER),
+    Kind("营销活动", "精准营销", Audience.CUSTOMER),  # `campaign` sends (campaigns/), never a day note's entry
 )}
 GROUPS = tuple(dict.fromkeys(k.group for k in KINDS.values()))
 KIND_ORDER = {name: i for i, name in enumerate(KINDS)}

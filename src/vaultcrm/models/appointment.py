@@ -33,6 +33,7 @@ class AppointmentService(Section):
     price: Money = ref("预计费用")
     technician: Text = ref("技师安排")
     room: Text = ref("服务地点")  # vaultcrm's own, named as in the SRV template
+    coupon: Text = ref("优惠券")  # vaultcrm's own: redeemed when the visit is logged
 
 
 class SpecialRequests(Section):

@@ -29,6 +29,9 @@ class ServiceInfo(Section):
     service: Text = ref("服务项目")
     technician: Text = ref("服务技师")
     fee: Money = ref("服务费用")
+    list_price: Money = ref("原价")  # vaultcrm's own: the fee before a coupon's discount
+    coupon: Text = ref("优惠券")  # vaultcrm's own: the code redeemed (campaigns/redeem.py)
+    campaign: Text = ref("活动")  # vaultcrm's own: "[[CMP-2026-001]]"
 
 
 class BeforeAssessment(Section):

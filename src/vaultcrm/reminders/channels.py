@@ -44,7 +44,8 @@ from .rules import Reminder
 ENV_NAMES = {"编号": "VAULTCRM_ID", "提醒类型": "VAULTCRM_GROUP", "提醒项": "VAULTCRM_KIND",
              "到期时间": "VAULTCRM_DUE", "提醒内容": "VAULTCRM_CONTENT", "关联客户": "VAULTCRM_CUSTOMER",
              "关联记录": "VAULTCRM_RECORD", "对象": "VAULTCRM_AUDIENCE", "标题": "VAULTCRM_TITLE",
-             "内容": "VAULTCRM_MESSAGE", "客户电话": "VAULTCRM_PHONE"}
+             "内容": "VAULTCRM_MESSAGE", "客户电话": "VAULTCRM_PHONE", "活动编号": "VAULTCRM_CAMPAIGN",
+             "优惠券": "VAULTCRM_COUPON"}
 # `{标题}` in a command: the value itself in a list command, `${VAULTCRM_TITLE}` for the shell (never re-parsed).
 PLACEHOLDER = re.compile(r"\{(" + "|".join(ENV_NAMES) + r")\}")
 ID_HEADER = "X-Vaultcrm-Reminder-Id"
@@ -86,11 +87,19 @@ def delivery_id(reminder: Reminder) -> str:
 def deliver(channel: ReminderChannel, reminder: Reminder, fields: dict[str, str | None], settings: Settings,
             root: Path) -> None:
     """Send one reminder; `fields` describe it (编号, 提醒项 … as in `remind --format json`)."""
-    markdown = channel.format == "markdown" and channel.type in {ChannelType.WECOM, ChannelType.DINGTALK}
-    message = compose(reminder, settings, root, markdown=markdown)
-    fields = {**fields, "标题": message.title,
-              "客户电话": reminder.facts.get("phone") if reminder.audience is Audience.CUSTOMER else None}
-    stable_id = delivery_id(reminder)
+    message = compose(reminder, settings, root, markdown=wants_markdown(channel))
+    fields = {**fields, "客户电话": reminder.facts.get("phone") if reminder.audience is Audience.CUSTOMER else None}
+    transmit(channel, message, fields, delivery_id(reminder))
+
+
+def wants_markdown(channel: ReminderChannel) -> bool:
+    return channel.format == "markdown" and channel.type in {ChannelType.WECOM, ChannelType.DINGTALK}
+
+
+def transmit(channel: ReminderChannel, message: Message, fields: dict[str, str | None], stable_id: str) -> None:
+    """Send one composed message (a reminder's or a campaign's) under its stable ID; DeliveryError if not taken."""
+    markdown = wants_markdown(channel)
+    fields = {**fields, "标题": message.title}
     if channel.type in WEBHOOK_TYPES:
         _post(channel, {**_payload(channel, message, fields, markdown), ID_FIELD: stable_id}, stable_id)
     elif channel.type is ChannelType.EMAIL:

@@ -276,6 +276,8 @@ def birthday_in(birthday: dt.date, year: int) -> dt.date:
 
 
 def _birthday_reminders(index: VaultIndex, settings: Settings, at: dt.datetime) -> Iterator[Reminder]:
+    if settings.campaigns.birthday.enabled:  # the standing campaign `campaign birthday` greets instead
+        return
     lead = dt.timedelta(days=settings.reminders.birthday_days)
     for c in index.customers.values():
         if c.birthday is None or c.consent.marketing is False:  # said no to marketing: no greetings

@@ -24,6 +24,7 @@ from pathlib import Path
 from ..booking.actions import find_appointment
 from ..booking.lifecycle import transition_entry
 from ..booking.slots import check_names
+from ..campaigns.redeem import Redemption, redeem
 from ..core.index import VaultIndex
 from ..core.journal import Journal, transaction
 from ..core.loader import Vault, load_vault
@@ -96,6 +97,8 @@ class ServiceRequest:
     notes: ServiceNotes = field(default_factory=ServiceNotes)
     by: str | None = None
     force: bool = False
+    coupon: str | None = None  # a campaign's coupon code to redeem (else the appointment's own)
+    no_coupon: bool = False  # log without redeeming the coupon the appointment carries
 
 
 @dataclass
@@ -110,6 +113,7 @@ class LogResult:
     warnings: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     package: str | None = None  # the 套餐 that paid, as written into 服务信息.套餐抵扣
+    redemption: Redemption | None = None  # the coupon redeemed, and the fee before and after
 
 
 def time_range(start: dt.time | None, minutes: int | None) -> str | None:
@@ -256,8 +260,14 @@ def _log(vault: Vault, req: ServiceRequest, now: dt.datetime, journal: Journal) 
         customer, result_customer = _walk_in_customer(vault, req)
         record = walk_in(customer, req, settings, now)
         payer = customer
+    redemption = _redeem(vault, req, app, payer, record)
+    if redemption is not None:
+        data = record.model_dump(by_alias=True)
+        data["服务信息"].update(redemption.fields())
+        record = ServiceRecord.model_validate(data)
     service = create_record(vault.root, settings, record, index.services.keys(), year=now.year)
-    result = LogResult(service, app, new_customer=result_customer, problem=is_problem(service, settings.followups))
+    result = LogResult(service, app, new_customer=result_customer, problem=is_problem(service, settings.followups),
+                       redemption=redemption)
 
     if app is not None and app.status is not AppointmentStatus.COMPLETED:
         old, new = app.status, AppointmentStatus.COMPLETED
@@ -285,6 +295,23 @@ def _log(vault: Vault, req: ServiceRequest, now: dt.datetime, journal: Journal) 
     except VaultCRMError as exc:
         result.warnings.append(f"服务日志未更新：{exc.message}")
     return result
+
+
+def _redeem(vault: Vault, req: ServiceRequest, app: Appointment | None, payer: Customer | None,
+            record: ServiceRecord) -> Redemption | None:
+    """The coupon given with --coupon, else the one the appointment was booked with (unless --no-coupon)."""
+    code = req.coupon or (None if req.no_coupon or app is None else app.service.coupon)
+    if not code:
+        return None
+    key = vault.index.key_of(app) if app is not None else (payer.id if payer is not None else None)
+    day = record.basics.date or vault.settings.now().date()
+    try:
+        return redeem(vault.root, vault.settings, vault.index, code, key, day, record.service.fee)
+    except VaultCRMError as exc:
+        if req.coupon:
+            raise
+        raise type(exc)(f"{app.id} 预约时登记的{exc.message}；不用这张券记录服务请加 --no-coupon",
+                        details=exc.details) from None
 
 
 def _stage_service_log(vault: Vault, today: dt.date, service: ServiceRecord, journal: Journal) -> bool:

@@ -17,8 +17,9 @@ from .lock import FileLock
 from .state import clear_junk, read_state
 from .writer import FileExistsConflict, create_exclusive, write_atomic
 
-PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "CUS": "C-", "SER": "SER-{year}-"}
-WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4, "SER": 3}
+PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "CUS": "C-", "SER": "SER-{year}-",
+            "CMP": "CMP-{year}-"}
+WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4, "SER": 3, "CMP": 3}
 
 
 def prefix_of(kind: str, year: int | None = None, store: str | None = None) -> str:
