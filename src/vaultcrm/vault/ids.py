@@ -17,8 +17,9 @@ from .lock import FileLock
 from .state import clear_junk, read_state
 from .writer import FileExistsConflict, create_exclusive, write_atomic
 
-PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "CUS": "C-"}
-WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4}
+PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "CUS": "C-", "WL": "WL-{year}-",
+            "LV": "LV-{year}-"}
+WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4, "WL": 3, "LV": 3}
 
 
 def format_id(kind: str, number: int, year: int | None = None) -> str:
