@@ -241,6 +241,8 @@ def _row(lane: Lane, item) -> Text:
             f"{fit(item.status.value, 6)}  {item.id}")
     if item.id in lane.clashing:
         return Text(line + " ⚠冲突", style="bold red")
+    if item.blocks and any(off.start < item.end and item.start < off.end for off in lane.leave):
+        return Text(line + " ⚠请假中", style="bold red")
     return Text(line, style="dim" if not item.takes_time else "")
 
 
