@@ -97,7 +97,7 @@ def test_leave_over_several_days_and_agenda_shows_it(studio, vault, cli):
     assert "APP-2026-004" in result.stdout and "APP-2026-005" not in result.stdout
     board = cli(studio, "agenda", "-d", "2026-02-13", "--technician", "李师傅", "-f", "json").json()
     lane = board["技师"][0]
-    assert lane["休息"] == "请假 LV-2026-001" and lane["空闲"] == []
+    assert lane["请假"] == [{"开始": "09:00", "结束": "18:00", "请假编号": "LV-2026-001"}] and lane["空闲"] == []
     text = cli(studio, "agenda", "-d", "2026-02-13", "--technician", "李师傅").stdout
     assert "全天请假 LV-2026-001" in text
     # reschedule into the leave is refused, out of it accepted

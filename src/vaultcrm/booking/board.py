@@ -231,7 +231,7 @@ def build_board(day: dt.date, appointments: Iterable[Appointment], settings: Set
                           and lane.hours[0] < part[1]]
             if on_leave_all_day(name, *lane.hours, away):
                 lane.day_off = f"请假 {lane.leave[0].away.leave_id}"
-                lane.hours, lane.leave = None, []
+                lane.hours = None
             else:
                 lane.free = without_leave(free_gaps(lane.entries, *lane.hours, settings.buffer_minutes or 0),
                                           lane.leave)
@@ -317,7 +317,6 @@ def board_json(board: Board) -> dict:
         "日期": board.day.isoformat(),
         "技师": [{"技师": lane.name, "预约": [item(e) for e in lane.entries],
                   "空闲": [{"开始": f"{g.start:%H:%M}", "结束": f"{g.end:%H:%M}"} for g in lane.free],
-                  **({"休息": lane.day_off} if lane.day_off else {}),
                   **({"请假": [{"开始": f"{o.start:%H:%M}", "结束": f"{o.end:%H:%M}",
                                "请假编号": o.away.leave_id} for o in lane.leave]} if lane.leave else {})}
                  for lane in board.technicians],
