@@ -4,7 +4,8 @@ A reminder is identified by (kind, record, due time). Appointment reminders foll
 a moved appointment gets reminders with new due times (so new identities), a cancelled, finished or
 started one gets none. A paused cron job must not flood the studio when it resumes, so each reminder
 is due only within a window after its due time:
-- 预约提醒 from their due time until the appointment starts;
+- 预约提醒 from their due time until the appointment starts (a 候补通知 — freed time offered to a waiting
+  customer, recorded on the 候补 note — from when it was freed until that time starts);
 - 服务提醒 (schedules, rooms, materials) from an hour before opening until closing time that day;
 - 跟进提醒 (follow-ups, package expiry, birthdays) for FOLLOW_UP_WINDOW (7 days) after their due time.
 
