@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,8 +106,11 @@ def find_appointment(index: VaultIndex, appointment_id: str) -> Appointment:
 
 
 # -- book -----------------------------------------------------------------------------------------
-def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now: dt.datetime) -> BookingPlan:
-    """Everything `book` decides, without writing: who, where, when, and what staff must know."""
+def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now: dt.datetime, *,
+                 also: Iterable[Appointment] = ()) -> BookingPlan:
+    """Everything `book` decides, without writing: who, where, when, and what staff must know.
+
+    `also` are appointments planned but not yet written (a series' other occurrences): they block too."""
     service = req.service.strip()
     check_names(service, req.technician, req.room, settings)
     customer = resolve_customer(index, req.customer, req.phone)
@@ -115,7 +118,7 @@ def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now
     if customer is None:
         customer = new_customer(req.customer, req.phone, req.channel)
     minutes = req.duration or settings.service_duration(service)
-    day = index.appointments_on(req.date)
+    day = index.appointments_on(req.date) + [a for a in also if a.info.date == req.date]
     placement = place(Slot(dt.datetime.combine(req.date, req.time), minutes, req.technician, req.room), service,
                       day, settings, preferred=customer.preferences.technician, force=req.force, now=now,
                       mine=customers_own(index, customer, day), away=away_of(index.leaves_between(req.date, req.date)))

@@ -59,6 +59,14 @@ class Entry:
         return self.appointment.status
 
     @property
+    def series(self) -> str | None:
+        """`疗程 3/8` for an occurrence of a series (疗程), else None."""
+        info = self.appointment.info
+        if not info.series:
+            return None
+        return f"疗程 {info.series_position}" if info.series_position else "疗程"
+
+    @property
     def blocks(self) -> bool:
         """Can clash (as in `book`)."""
         return self.appointment.is_active
@@ -310,8 +318,11 @@ def gantt_sections(board: Board) -> list[GanttSection]:
 def board_json(board: Board) -> dict:
     """The board as SPEC's JSON: times HH:MM."""
     def item(e: Entry) -> dict:
-        return {"预约编号": e.id, "开始": f"{e.start:%H:%M}", "结束": f"{e.end:%H:%M}", "客户": e.customer,
-                "服务项目": e.service, "房间": e.room, "当前状态": e.status.value}
+        found = {"预约编号": e.id, "开始": f"{e.start:%H:%M}", "结束": f"{e.end:%H:%M}", "客户": e.customer,
+                 "服务项目": e.service, "房间": e.room, "当前状态": e.status.value}
+        if e.series:  # only on a series' occurrences: other items keep SPEC's keys alone
+            found.update({"系列编号": e.appointment.info.series, "疗程序号": e.appointment.info.series_position})
+        return found
 
     return {
         "日期": board.day.isoformat(),

@@ -238,7 +238,7 @@ def _row(lane: Lane, item) -> Text:
         return Text(f"{span}空闲 {duration(item.minutes)}", style="green")
     where = item.room if lane.kind == TECHNICIAN else item.technician
     line = (f"{span}{fit(item.customer or '—', 8)}  {fit(item.service or '—', 12)}  {fit(where or '—', 6)}  "
-            f"{fit(item.status.value, 6)}  {item.id}")
+            f"{fit(item.status.value, 6)}  {item.id}" + (f" {fit(item.series, 10).rstrip()}" if item.series else ""))
     if item.id in lane.clashing:
         return Text(line + " ⚠冲突", style="bold red")
     if item.blocks and any(off.start < item.end and item.start < off.end for off in lane.leave):

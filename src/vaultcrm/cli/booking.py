@@ -36,6 +36,7 @@ from .options import (
     positive_minutes,
     require_option,
 )
+from .series import parse_series, run_series
 from .waitlist import print_offers
 
 _WEEKDAYS = "一二三四五六日"
@@ -63,9 +64,14 @@ def book(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="在终端中也不再询问确认")] = False,
     format: Annotated[str, typer.Option("--format", "-f", help="text 或 json")] = "text",
     at: AtOption = None,
+    repeat: Annotated[Opt, typer.Option("--repeat", help="疗程的间隔：每天 每周 每两周 或 N天（如 3天）")] = None,
+    times: Annotated[Opt, typer.Option("--times", help="疗程共几次（与 --repeat 一起用）")] = None,
+    skip_conflicts: Annotated[bool, typer.Option("--skip-conflicts", help="疗程中约不上的日期跳过，其余照约")] = False,
+    package: Annotated[bool, typer.Option("--package", help="疗程使用客户的次卡（次数与有效期须够整个疗程）")] = False,
 ) -> None:
-    """新建预约：检查时间冲突、营业与技师工作时间、过敏与禁忌、爽约次数，打印新的预约编号。"""
+    """新建预约：检查时间冲突、营业与技师工作时间、过敏与禁忌、爽约次数，打印新的预约编号；--repeat/--times 约一个疗程。"""
     fmt = parse_format(format, {OutputFormat.TEXT, OutputFormat.JSON})
+    series = parse_series(repeat, times, skip_conflicts, package)
     now = parse_at(at)
     if service is None and options.interactive():
         services = list(load_settings(vault_root())[0].services)
@@ -85,6 +91,14 @@ def book(
         note=(note or "").strip() or None,
         operator=by, force=force, now=now,
     )
+    if series is not None:
+        booked_series = run_series(req, series, skip_conflicts=skip_conflicts, package=package, fmt=fmt,
+                                   ask=options.interactive() and not yes)
+        if fmt is OutputFormat.JSON:
+            _print_warnings(booked_series.plan, to_stderr=True)
+        else:
+            _print_briefing(booked_series.plan)
+        return
     if options.interactive() and not yes:
         vault = open_vault()
         plan = plan_booking(vault.index, vault.settings, req, now or vault.settings.now())

@@ -26,7 +26,7 @@ from ..errors import NotFoundError
 from ..exports.csv_tables import csv_bytes
 from ..followups.rules import due_of
 from ..models import Customer
-from ..values import format_money, parse_datetime
+from ..values import AppointmentStatus, format_money, parse_datetime
 from .base import app, console, open_vault, warn_diagnostics
 from .options import AtOption, OutputFormat, UsageError, json_value, parse_format
 from .tables import print_table
@@ -98,6 +98,10 @@ def _grid() -> Table:
     return grid
 
 
+_SERIES_MARK = {AppointmentStatus.COMPLETED: "✓", AppointmentStatus.CANCELLED: "（已取消）",
+                AppointmentStatus.NO_SHOW: "（未到店）", AppointmentStatus.IN_PROGRESS: "（服务中）"}
+
+
 def _print_view(view: CustomerView) -> None:
     c = view.customer
     who = " ".join(x for x in (c.id, c.name or "", c.phone or "", c.gender or "") if x)
@@ -154,6 +158,15 @@ def _print_view(view: CustomerView) -> None:
         lines = [f"{a.id} {a.info.date} {a.info.time:%H:%M} {a.service.service or ''} {a.status.value}"
                  if a.info.time else f"{a.id} {a.info.date} {a.service.service or ''}" for a in view.upcoming]
         console.print("预约：" + escape("；".join(lines)))
+    if view.series:
+        table = _table("疗程", ("系列编号", "服务项目", "进度", "日期"))
+        for x in view.series:
+            progress = f"已完成 {x.done}/{len(x.appointments)}，剩余 {x.left}" + (f"，取消或未到 {x.missed}" if x.missed else "")
+            if x.package:
+                progress += f"（{x.package}）"
+            dates = "、".join(f"{a.info.date or '—'}{_SERIES_MARK.get(a.status, '')}" for a in x.appointments)
+            table.add_row(x.id, escape(x.service or "—"), escape(progress), dates)
+        print_table(table)
     if view.packages:
         table = _table("套餐", ("套餐", "服务项目", "有效期", "状态"))
         for package, usable in view.packages:

@@ -61,6 +61,15 @@ class RecordTable(Mapping[str, R], Generic[R]):
                 table[day].append(record_id)
         return table
 
+    def distinct(self, section: str, key: str) -> set:
+        """The values at `section.key` (field names), e.g. every 系列编号, read without building models."""
+        found = set()
+        for item in self._items.values():
+            part = item[section] if type(item) is dict else getattr(item, section)
+            found.add(part[key] if type(part) is dict else getattr(part, key))
+        found.discard(None)
+        return found
+
 
 @dataclass
 class CustomerHistory:

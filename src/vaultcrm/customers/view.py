@@ -27,6 +27,47 @@ RECENT_SERVICES = 3
 
 
 @dataclass
+class Series:
+    """One series (疗程) of the customer: its occurrences in date order, and how far it has come."""
+
+    id: str
+    appointments: list[Appointment]
+
+    @property
+    def service(self) -> str | None:
+        return next((a.service.service for a in self.appointments if a.service.service), None)
+
+    @property
+    def package(self) -> str | None:
+        return next((a.info.package for a in self.appointments if a.info.package), None)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for a in self.appointments if a.status is AppointmentStatus.COMPLETED)
+
+    @property
+    def left(self) -> int:
+        """Occurrences still to come (待服务, 已确认, 服务中)."""
+        return sum(1 for a in self.appointments if a.is_active)
+
+    @property
+    def missed(self) -> int:
+        """Cancelled or not shown up."""
+        return len(self.appointments) - self.done - self.left
+
+
+def series_of(appointments: list[Appointment]) -> list[Series]:
+    """The customer's series, grouped by 系列编号, the one starting first first."""
+    groups: dict[str, list[Appointment]] = {}
+    for a in appointments:
+        if a.info.series:
+            groups.setdefault(a.info.series, []).append(a)
+    found = [Series(sid, sorted(group, key=lambda a: (a.info.date or dt.date.min, a.info.time or dt.time(), a.id)))
+             for sid, group in groups.items()]
+    return sorted(found, key=lambda s: (s.appointments[0].info.date or dt.date.min, s.id))
+
+
+@dataclass
 class CustomerView:
     customer: Customer
     stats: VisitStats
@@ -42,6 +83,7 @@ class CustomerView:
     packages: list[tuple[Package, bool]]  # (package, usable today)
     upcoming: list[Appointment]
     notes: list[str] = field(default_factory=list)  # things that look wrong in the profile
+    series: list[Series] = field(default_factory=list)  # 疗程
 
 
 def customer_view(index: VaultIndex, customer: Customer, settings: Settings, today: dt.date,
@@ -73,6 +115,7 @@ def customer_view(index: VaultIndex, customer: Customer, settings: Settings, tod
         packages=[(p, membership.is_active(p, today) and membership.has_balance(p)) for p in customer.packages],
         upcoming=upcoming,
         notes=notes,
+        series=series_of(history.appointments),
     )
 
 
@@ -99,6 +142,14 @@ def package_json(p: Package, usable: bool) -> dict:
             "结束日期": _day(p.end), "可用": usable}
 
 
+def series_json(series: Series) -> dict:
+    return {"系列编号": series.id, "服务项目": series.service, "次数": len(series.appointments),
+            "已完成": series.done, "剩余": series.left, "取消或未到": series.missed, "使用套餐": series.package,
+            "预约": [{"预约编号": a.id, "疗程序号": a.info.series_position, "预约日期": _day(a.info.date),
+                      "预约时间": a.info.time.strftime("%H:%M") if a.info.time else None,
+                      "当前状态": a.status.value} for a in series.appointments]}
+
+
 def view_json(view: CustomerView) -> dict:
     c = view.customer
     return {
@@ -117,6 +168,7 @@ def view_json(view: CustomerView) -> dict:
                   "预约时间": a.info.time.strftime("%H:%M") if a.info.time else None,
                   "服务项目": a.service.service, "当前状态": a.status.value} for a in view.upcoming],
         "套餐": [package_json(p, usable) for p, usable in view.packages],
+        "疗程": [series_json(x) for x in view.series],
         "会员等级": view.tier, "折扣": _money(view.discount), "可升等级": view.upgrade,
         "积分": view.points.balance, "积分价值": _money(view.points.value),
         "积分到期": ({"日期": _day(view.points.next_expiry[0]), "积分": view.points.next_expiry[1]}
@@ -137,5 +189,5 @@ def list_row(view: CustomerView) -> dict:
     return dict(zip(LIST_COLUMNS, values, strict=True))
 
 
-__all__ = ["CustomerView", "LIST_COLUMNS", "RECENT_SERVICES", "customer_view", "list_row", "package_json",
-           "service_json", "view_json"]
+__all__ = ["CustomerView", "LIST_COLUMNS", "RECENT_SERVICES", "Series", "customer_view", "list_row", "package_json",
+           "series_json", "series_of", "service_json", "view_json"]

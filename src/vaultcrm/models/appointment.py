@@ -22,6 +22,9 @@ class AppointmentInfo(Section):
     date: Date = ref("预约日期")
     time: Time = ref("预约时间")
     channel: ChannelField = ref("预约渠道")
+    series: Text = ref("系列编号")  # vaultcrm's own: the 疗程 (series) this appointment belongs to
+    series_position: Text = ref("疗程序号")  # vaultcrm's own: "3/8", its place in the series
+    package: Text = ref("使用套餐")  # vaultcrm's own: the 次卡 the series draws on
 
 
 class AppointmentService(Section):

@@ -17,9 +17,9 @@ from .lock import FileLock
 from .state import clear_junk, read_state
 from .writer import FileExistsConflict, create_exclusive, write_atomic
 
-PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "CUS": "C-", "WL": "WL-{year}-",
-            "LV": "LV-{year}-"}
-WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4, "WL": 3, "LV": 3}
+PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "CUS": "C-", "SER": "SER-{year}-",
+            "WL": "WL-{year}-", "LV": "LV-{year}-"}
+WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4, "SER": 3, "WL": 3, "LV": 3}
 
 
 def format_id(kind: str, number: int, year: int | None = None) -> str:
@@ -34,6 +34,13 @@ def highest(prefix: str, ids: Iterable[str]) -> int:
         if m:
             best = max(best, int(m[1]))
     return best
+
+
+def next_free(kind: str, year: int | None, known_ids: Iterable[str]) -> str:
+    """The ID after the highest of `known_ids`, for an ID that names no note of its own (a series'
+    `系列编号`, written into its appointments): the caller holds the lock that every writer of such
+    IDs holds, so the vault's own IDs are the whole truth and no counter is kept."""
+    return format_id(kind, highest(PREFIXES[kind].format(year=year), known_ids) + 1, year)
 
 
 def _counter_file(root: Path) -> Path:
