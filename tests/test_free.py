@@ -1,7 +1,7 @@
 """`vaultcrm free`: the bookable starts agree with `book`, both ways; the CLI's text and JSON output.
 
 The property: for random small studios (hours, technicians with skills, hours and days off, rooms that
-serve some services, the buffer) and random appointments, every start `free` offers is accepted by the
+serve some services, the buffer) and random appointments and leave (请假), every start `free` offers is accepted by the
 booking planner with the same date, time, service and technician (and gets the room `free` named), and
 every grid start the planner accepts is offered by an unlimited search.
 """
@@ -15,13 +15,14 @@ from booking_data import CONFIG, app_note, customer_note
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vaultcrm.booking.absence import away_of
 from vaultcrm.booking.actions import BookingRequest, plan_booking
 from vaultcrm.booking.availability import FreeQuery, customers_own, search
 from vaultcrm.booking.slots import GRID_MINUTES
 from vaultcrm.core.config import Settings
 from vaultcrm.core.index import VaultIndex
 from vaultcrm.errors import VaultCRMError
-from vaultcrm.models import Appointment, Customer
+from vaultcrm.models import Appointment, Customer, Leave
 
 MON = dt.date(2026, 11, 23)
 TECHS = ["甲", "乙", "丙"]
@@ -78,7 +79,16 @@ def studios(draw):
         }, context=None).model_copy(update={"path": f"预约/APP-2026-{n + 1:03d}.md"}))
     customers = [Customer.model_validate({"客户编号": cid, "客户姓名": name}).model_copy(
         update={"path": f"客户/{cid} {name}.md"}) for cid, name in CUSTOMERS if cid]
-    index = VaultIndex(None, [*appointments, *customers])
+    leaves = []
+    for n in range(draw(st.integers(0, 2))):  # whole days, or from / until a time, over one or two days
+        first = MON + dt.timedelta(days=draw(st.integers(0, 1)))
+        leaves.append(Leave.model_validate({
+            "请假编号": f"LV-2026-{n + 1:03d}", "技师": draw(st.sampled_from(TECHS)), "开始日期": first,
+            "开始时间": draw(st.sampled_from([None, *map(hhmm, range(9 * 60, 14 * 60, 35))])),
+            "结束日期": first + dt.timedelta(days=draw(st.integers(0, 1))),
+            "结束时间": draw(st.sampled_from([None, "12:00", "13:30", "23:00"]))}).model_copy(
+            update={"path": f"请假/LV-2026-{n + 1:03d}.md"}))
+    index = VaultIndex(None, [*appointments, *customers, *leaves])
     now = dt.datetime.combine(MON, dt.time(0)) + dt.timedelta(minutes=draw(st.integers(0, 36 * 12)) * 5)
     service = draw(st.sampled_from(list(SERVICES)))
     technician = draw(st.sampled_from([None, *techs]))
@@ -95,7 +105,8 @@ def offered(settings_, index, now, service, technician, customer, limit=None):
 
         profile = resolve_customer(index, customer) or new_customer(customer)
         mine = customers_own(index, profile, appointments)
-    return search(query, appointments, settings_, now=now, mine=mine)
+    return search(query, appointments, settings_, now=now, mine=mine,
+                  away=away_of(index.leaves_between(MON, MON + dt.timedelta(days=1))))
 
 
 def accepted(settings_, index, now, service, technician, customer, start: dt.datetime):

@@ -119,7 +119,8 @@ def skeleton(model: type[BaseModel]) -> st.SearchStrategy:
 def test_template_shaped_notes_load_or_explain_and_rewrite_stably(model, data):
     fields = data.draw(skeleton(model))
     fields.pop("积分记录", None)  # kept by `customer points`, which appends to it; no template writes it
-    ids = {"APP": "APP-2026-001", "SRV": "SRV-2026-001", "FLW": "FLW-2026-001", "CUS": "C-0001"}
+    ids = {"APP": "APP-2026-001", "SRV": "SRV-2026-001", "FLW": "FLW-2026-001", "CUS": "C-0001", "WL": "WL-2026-001",
+           "LV": "LV-2026-001"}
     fields = {model.id_key: ids[model.kind], **({"客户姓名": "张三"} if model.kind == "CUS" else {}), **fields}
     text = "---\n" + yaml.safe_dump(fields, allow_unicode=True, sort_keys=False) + "---\n"
     record, note = check_outcome(text.encode("utf-8"))
@@ -150,7 +151,7 @@ NORMALISERS = {
     "parse_phone": v.parse_phone, "parse_money": v.parse_money, "parse_minutes": v.parse_minutes,
     "parse_list": v.parse_list, "parse_text": v.parse_text, "parse_bool": v.parse_bool, "parse_stars": v.parse_stars,
     **{f"{e.__name__}.parse": e.parse for e in (v.AppointmentStatus, v.Channel, v.Strength, v.Satisfaction,
-                                                v.FollowUpStatus)},
+                                                v.FollowUpStatus, v.WaitlistStatus)},
     "fields._text": f._text, "fields.parse_time_range": f.parse_time_range,
 }
 

@@ -129,6 +129,20 @@ BASE = {
     "服务记录/SRV-2023-001.md": OLD_SRV,
     "活动/CMP-2026-001.md": CAMPAIGN,
 }
+LEAVE_CONFIG = CONFIG.replace("技师:\n  李师傅: {技能: [推拿]}", """技师:
+  李师傅: {技能: [推拿, 艾灸]}
+  王师傅: {技能: [推拿]}
+  赵师傅: {技能: [推拿]}""").replace("全身推拿: {时长: 60分钟, 价格: ¥198}", """全身推拿: {时长: 60分钟, 价格: ¥198, 技能: 推拿}
+  艾灸调理: {时长: 45分钟, 技能: 艾灸}""")
+# 李师傅's leave on 2026-02-20: APP-001 goes to 王师傅, APP-002 to 赵师傅 (李四's preferred), APP-003 (艾灸) to nobody.
+LEAVE_SEED = {
+    "vaultcrm.yaml": LEAVE_CONFIG,
+    "预约/APP-2026-002.md": APP.replace("APP-2026-001", "APP-2026-002").replace("张三", "李四")
+    .replace("C-0001", "C-0002").replace("'10:00'", "'14:00'").replace("服务时长: 60分钟", "服务时长: 60分钟\n  服务地点: 房间B")
+    .replace("预约状态:", "特殊要求:\n  偏好技师: 赵师傅\n预约状态:"),
+    "预约/APP-2026-003.md": APP.replace("APP-2026-001", "APP-2026-003").replace("'10:00'", "'16:00'")
+    .replace("全身推拿", "艾灸调理").replace("60分钟", "45分钟"),
+}
 SHEET = "姓名,电话,过敏,备注\n孙七,137 0000 1111,,老客户介绍\n周八,13600001111,花粉,\n张三,13800138000,精油,常点李师傅\n"
 
 COMMANDS = {
@@ -144,6 +158,8 @@ COMMANDS = {
     "restore": ["restore", "{archive}", "--yes", "--at", "2026-02-20 13:00"],
     "log-coupon": ["log", "--customer", "C-0002", "--service", "全身推拿", "--coupon", "K7MX-3QPD",
                    "--at", "2026-02-20 11:00"],
+    "leave": ["leave", "李师傅", "--date", "2026-02-20", "--reason", "病假", "--reassign", "--yes",
+              "--at", "2026-02-19 12:00"],
 }
 
 
@@ -187,7 +203,7 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 
 
 def _template(name: str, tmp: Path, cli) -> Path:
-    root = write_vault(tmp / "template", BASE)
+    root = write_vault(tmp / "template", {**BASE, **(LEAVE_SEED if name == "leave" else {})})
     if name == "import":
         (tmp / "sheet.csv").write_text(SHEET, encoding="utf-8")
     if name == "restore":  # an archive of the vault, then a forget that renames and scrubs: restore undoes it

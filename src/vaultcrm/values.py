@@ -345,6 +345,19 @@ class FollowUpStatus(ChoiceEnum):
                 "completed": cls.DONE, "cancelled": cls.CANCELLED, "canceled": cls.CANCELLED}
 
 
+class WaitlistStatus(ChoiceEnum):
+    """候补状态 — whether a waiting customer still waits."""
+
+    WAITING = "等待中"
+    BOOKED = "已预约"
+    CANCELLED = "已取消"
+
+    @classmethod
+    def aliases(cls):
+        return {"waiting": cls.WAITING, "open": cls.WAITING, "booked": cls.BOOKED, "done": cls.BOOKED,
+                "cancelled": cls.CANCELLED, "canceled": cls.CANCELLED, "removed": cls.CANCELLED}
+
+
 def parse_stars(value: object) -> int | None:
     if is_blank(value):
         return None

@@ -32,9 +32,12 @@ from ..errors import ConflictError, NotFoundError, VaultCRMError
 from ..models import Appointment, Customer
 from ..values import AppointmentStatus, Channel, Strength
 from . import lifecycle
+from .absence import away_of
 from .availability import customers_own
 from .safety import Briefing, brief
 from .slots import Slot, check_names, place
+from .waitlist import Offer
+from .waitlist_actions import close_for, offer_freed
 
 Loader = Callable[[Path], Vault]
 
@@ -74,6 +77,7 @@ class Booked:
     customer: Customer
     plan: BookingPlan
     diagnostics: list[Diagnostic]
+    waitlisted: list[str] = field(default_factory=list)  # 候补 entries this booking closed
 
 
 @dataclass
@@ -82,6 +86,7 @@ class StatusChange:
     old: AppointmentStatus
     new: AppointmentStatus
     changed: bool
+    offers: list[Offer] = field(default_factory=list)  # waiting customers who can take the freed time
 
 
 @dataclass
@@ -91,6 +96,7 @@ class Move:
     new: Slot
     changed: bool
     overridden: list[str] = field(default_factory=list)  # what --force let through
+    offers: list[Offer] = field(default_factory=list)  # waiting customers who can take the freed time
 
 
 def find_appointment(index: VaultIndex, appointment_id: str) -> Appointment:
@@ -117,7 +123,7 @@ def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now
     day = index.appointments_on(req.date) + [a for a in also if a.info.date == req.date]
     placement = place(Slot(dt.datetime.combine(req.date, req.time), minutes, req.technician, req.room), service,
                       day, settings, preferred=customer.preferences.technician, force=req.force, now=now,
-                      mine=customers_own(index, customer, day))
+                      mine=customers_own(index, customer, day), away=away_of(index.leaves_between(req.date, req.date)))
     briefing = brief(None if is_new else customer, None if is_new else index.history(customer.id), service,
                      settings, now.date())
     refusals = briefing.refusals()
@@ -174,8 +180,9 @@ def book(root: Path, req: BookingRequest, *, load: Loader = load_vault) -> Booke
             appointment = store.create_record(vault.root, settings,
                                               plan.appointment.model_copy(update={"info": info}),
                                               vault.index.appointments.keys(), year=now.year)
+            closed = close_for(vault, appointment, customer, now, appointment.state.created_by or "")
             journal.result = {"appointment": appointment.id, "customer": customer.id, "new": plan.is_new_customer}
-    return Booked(appointment, customer, plan, vault.diagnostics)
+    return Booked(appointment, customer, plan, vault.diagnostics, [w.id for w in closed])
 
 
 def request_key(req: BookingRequest) -> str:
@@ -205,20 +212,36 @@ def _finished_before(vault: Vault, key: str, now: dt.datetime) -> BookingPlan | 
 # -- status ---------------------------------------------------------------------------------------
 def change_status(root: Path, appointment_id: str, new: AppointmentStatus, *, operator: str | None = None,
                   force: bool = False, now: dt.datetime | None = None, load: Loader = load_vault) -> StatusChange:
-    vault = load(root)
-    appointment = find_appointment(vault.index, appointment_id)
-    old = appointment.status
-    if old is new:
-        return StatusChange(appointment, old, new, False)
-    lifecycle.check_transition(appointment.id, old, new, force=force)
-    when = now or vault.settings.now()
-    early = lifecycle.check_no_show(appointment.id, new, appointment.start, when, force=force)
-    who = operator_name(operator, vault.settings)
-    line = (lifecycle.entry(when, f"{old.value} → {new.value}", who, forced=True) if early
-            else lifecycle.transition_entry(when, old, new, who, forced=force))
-    store.update_record(root, appointment, {("预约状态", "当前状态"): new},
-                        append={("预约状态", "状态更新"): [line]}, loaded=vault.loaded_stamp(appointment))
-    return StatusChange(appointment, old, new, True)
+    """Held under the booking lock: a cancellation or no-show frees time that the waitlist is offered,
+    in one journalled operation with the status change."""
+    with booking_lock(root):
+        vault = load(root)
+        appointment = find_appointment(vault.index, appointment_id)
+        old = appointment.status
+        if old is new:
+            return StatusChange(appointment, old, new, False)
+        lifecycle.check_transition(appointment.id, old, new, force=force)
+        when = now or vault.settings.now()
+        early = lifecycle.check_no_show(appointment.id, new, appointment.start, when, force=force)
+        who = operator_name(operator, vault.settings)
+        line = (lifecycle.entry(when, f"{old.value} → {new.value}", who, forced=True) if early
+                else lifecycle.transition_entry(when, old, new, who, forced=force))
+        with transaction(vault.root, "status", lock=BOOKING):
+            store.update_record(root, appointment, {("预约状态", "当前状态"): new},
+                                append={("预约状态", "状态更新"): [line]}, loaded=vault.loaded_stamp(appointment))
+            found = []
+            if appointment.is_active and new in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW) \
+                    and appointment.info.date is not None:
+                before = vault.index.appointments_on(appointment.info.date)
+                after = [_with_status(a, new) if a.id == appointment.id else a for a in before]
+                found = offer_freed(vault, appointment.info.date, before, after, now=when,
+                                    cause=f"{appointment.id} {new.value}",
+                                    freed_by=[appointment.service.technician or ""])
+    return StatusChange(appointment, old, new, True, found)
+
+
+def _with_status(a: Appointment, status: AppointmentStatus) -> Appointment:
+    return a.model_copy(update={"state": a.state.model_copy(update={"status": status})})
 
 
 # -- reschedule -----------------------------------------------------------------------------------
@@ -250,7 +273,8 @@ def reschedule(root: Path, appointment_id: str, date: dt.date | None, time: dt.t
         day = vault.index.appointments_on(date)
         key = vault.index.key_of(appointment)
         placement = place(wanted, service, day, settings, ignore_id=appointment.id, force=force, pick=False,
-                          now=now or settings.now(), mine=[a for a in day if key and vault.index.key_of(a) == key])
+                          now=now or settings.now(), mine=[a for a in day if key and vault.index.key_of(a) == key],
+                          away=away_of(vault.index.leaves_between(date, date)))
         new = placement.slot
         changes: dict[tuple, object] = {}
         what = []
@@ -265,11 +289,26 @@ def reschedule(root: Path, appointment_id: str, date: dt.date | None, time: dt.t
                 what.append(f"{label} {before or '未定'} → {after or '未定'}")
         if not changes:
             return Move(appointment, old, new, False, placement.overridden)
-        line = lifecycle.entry(now or settings.now(), "，".join(what), operator_name(operator, settings),
+        when = now or settings.now()
+        line = lifecycle.entry(when, "，".join(what), operator_name(operator, settings),
                                forced=bool(placement.overridden))
-        store.update_record(root, appointment, changes, append={("预约状态", "状态更新"): [line]},
-                            loaded=vault.loaded_stamp(appointment))
-    return Move(appointment, old, new, True, placement.overridden)
+        with transaction(vault.root, "reschedule", lock=BOOKING):
+            store.update_record(root, appointment, changes, append={("预约状态", "状态更新"): [line]},
+                                loaded=vault.loaded_stamp(appointment))
+            found = _offer_old_time(vault, appointment, new, when) if old is not None else []
+    return Move(appointment, old, new, True, placement.overridden, found)
+
+
+def _offer_old_time(vault: Vault, appointment: Appointment, new: Slot, now: dt.datetime) -> list[Offer]:
+    """The time the appointment left, offered to the waitlist of its old day."""
+    day = appointment.info.date
+    moved = appointment.model_copy(update={
+        "info": appointment.info.model_copy(update={"date": new.start.date(), "time": new.start.time()}),
+        "service": appointment.service.model_copy(update={"technician": new.technician, "room": new.room})})
+    before = vault.index.appointments_on(day)
+    after = [moved if a.id == appointment.id else a for a in before if a.id != appointment.id or moved.info.date == day]
+    return offer_freed(vault, day, before, after, now=now, cause=f"{appointment.id} 改期",
+                       freed_by=[appointment.service.technician or ""])
 
 
 __all__ = ["Booked", "BookingPlan", "BookingRequest", "Move", "StatusChange", "book", "change_status",

@@ -19,6 +19,7 @@ from ..core.index import VaultIndex
 from ..customers.resolve import new_customer, resolve_customer
 from ..errors import VaultCRMError
 from ..models import Appointment, Customer
+from .absence import Away, away_of
 from .safety import brief
 from .slots import Slot, blocking, check_names, openings, skill_problem
 
@@ -72,11 +73,13 @@ def check_query(query: FreeQuery, settings: Settings) -> None:
 
 def search(query: FreeQuery, appointments: Iterable[Appointment], settings: Settings, *,
            now: dt.datetime | None = None, mine: Iterable[Appointment] = (),
-           preferred: str | None = None) -> list[Slot]:
+           preferred: str | None = None, away: Iterable[Away] = ()) -> list[Slot]:
     """The bookable starts for the query, earliest first (at one time, technicians in search order).
 
-    `appointments` are those of the days searched (others are ignored), `mine` the customer's own.
+    `appointments` are those of the days searched (others are ignored), `mine` the customer's own,
+    `away` the technicians' leave.
     """
+    away = list(away)
     check_query(query, settings)
     minutes = settings.service_duration(query.service)
     by_day: dict[dt.date, list[Appointment]] = defaultdict(list)
@@ -92,7 +95,7 @@ def search(query: FreeQuery, appointments: Iterable[Appointment], settings: Sett
         if now is not None and day < now.date():
             continue
         for slot in openings(day, minutes, query.service, blocking(by_day[day], day), settings, technicians,
-                             now=now, mine=blocking(own[day], day)):
+                             now=now, mine=blocking(own[day], day), away=away):
             t = slot.start.time()
             if (query.after is None or t >= query.after) and (query.before is None or t < query.before):
                 found.append(slot)
@@ -123,7 +126,8 @@ def find_free(index: VaultIndex, settings: Settings, query: FreeQuery, *, custom
             warnings = brief(found, index.history(found.id), query.service, settings,
                              (now or settings.now()).date()).refusals()
     slots = search(query, appointments, settings, now=now, mine=mine,
-                   preferred=profile.preferences.technician if profile else None)
+                   preferred=profile.preferences.technician if profile else None,
+                   away=away_of(index.leaves_between(query.first, last)))
     return Availability(query, settings.service_duration(query.service), slots, profile, warnings)
 
 

@@ -18,6 +18,7 @@ from ..core.config import Settings
 from ..errors import VaultCRMError
 from ..models import Appointment
 from ..values import AppointmentStatus
+from .absence import Away, on_leave_all_day
 from .slots import day_bounds, is_day_off, occupancy
 
 UNASSIGNED = "未安排"
@@ -87,6 +88,17 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class OnLeave:
+    """The part of a technician's leave that falls on the board's day (not free time)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    away: Away
+    is_gap = False
+    is_leave = True
+
+
+@dataclass(frozen=True)
 class Conflict:
     resource: str  # 技师 or 房间
     name: str
@@ -117,10 +129,11 @@ class Lane:
     hours: tuple[dt.datetime, dt.datetime] | None = None  # when the technician works that day
     day_off: str | None = None  # the 休息日 entry that makes the day a day off
     clashing: set[str] = field(default_factory=set)  # IDs of entries in a clash here
+    leave: list[OnLeave] = field(default_factory=list)  # technicians only: their leave that day
 
-    def timeline(self) -> list[Entry | Gap]:
-        """Appointments and free gaps in time order."""
-        return sorted([*self.entries, *self.free], key=lambda item: (item.start, item.is_gap))
+    def timeline(self) -> list[Entry | Gap | OnLeave]:
+        """Appointments, leave and free gaps in time order."""
+        return sorted([*self.entries, *self.leave, *self.free], key=lambda item: (item.start, item.is_gap))
 
 
 @dataclass
@@ -176,6 +189,19 @@ def free_gaps(entries: list[Entry], first: dt.datetime, last: dt.datetime, buffe
     return [g for g in gaps if g.end > g.start]
 
 
+def without_leave(gaps: list[Gap], leave: list[OnLeave]) -> list[Gap]:
+    """The free gaps with the leave cut out of them."""
+    for off in leave:
+        cut = []
+        for g in gaps:
+            if off.start < g.end and g.start < off.end:
+                cut += [part for part in (Gap(g.start, off.start), Gap(off.end, g.end)) if part.end > part.start]
+            else:
+                cut.append(g)
+        gaps = cut
+    return gaps
+
+
 def _lane_names(configured: Iterable[str], used: Iterable[str | None]) -> list[str]:
     names = list(configured)
     extra = [n for n in dict.fromkeys(u or UNASSIGNED for u in used) if n not in names]
@@ -186,10 +212,11 @@ ALL_ROOMS = "*"
 
 
 def build_board(day: dt.date, appointments: Iterable[Appointment], settings: Settings, *,
-                technician: str | None = None, room: str | None = None) -> Board:
+                technician: str | None = None, room: str | None = None, away: Iterable[Away] = ()) -> Board:
     """The board of `day`: every technician's lane and every room's, or with `technician` that technician's
     lane alone, with `room` that room's (ALL_ROOMS: every room's) — and both with both. Clashes are
-    those of the lanes shown."""
+    those of the lanes shown. `away` is the technicians' leave: shown on their lanes, never free."""
+    away = list(away)
     entries = _entries(appointments, day, settings)
     by_tech: dict[str, list[Entry]] = defaultdict(list)
     by_room: dict[str, list[Entry]] = defaultdict(list)
@@ -207,7 +234,15 @@ def build_board(day: dt.date, appointments: Iterable[Appointment], settings: Set
         lane.day_off = is_day_off(conf.days_off, day) if conf else None
         if name != UNASSIGNED and not lane.day_off:
             lane.hours = day_bounds(day, settings, name)
-            lane.free = free_gaps(lane.entries, *lane.hours, settings.buffer_minutes or 0)
+            lane.leave = [OnLeave(max(part[0], lane.hours[0]), min(part[1], lane.hours[1]), a) for a in away
+                          if a.technician == name and (part := a.on(day)) and part[0] < lane.hours[1]
+                          and lane.hours[0] < part[1]]
+            if on_leave_all_day(name, *lane.hours, away):
+                lane.day_off = f"请假 {lane.leave[0].away.leave_id}"
+                lane.hours = None
+            else:
+                lane.free = without_leave(free_gaps(lane.entries, *lane.hours, settings.buffer_minutes or 0),
+                                          lane.leave)
         if name == technician or (technician is None and room is None):
             techs.append(lane)
     for name in _lane_names(settings.rooms, (e.room for e in entries if e.room)):
@@ -292,7 +327,9 @@ def board_json(board: Board) -> dict:
     return {
         "日期": board.day.isoformat(),
         "技师": [{"技师": lane.name, "预约": [item(e) for e in lane.entries],
-                  "空闲": [{"开始": f"{g.start:%H:%M}", "结束": f"{g.end:%H:%M}"} for g in lane.free]}
+                  "空闲": [{"开始": f"{g.start:%H:%M}", "结束": f"{g.end:%H:%M}"} for g in lane.free],
+                  **({"请假": [{"开始": f"{o.start:%H:%M}", "结束": f"{o.end:%H:%M}",
+                               "请假编号": o.away.leave_id} for o in lane.leave]} if lane.leave else {})}
                  for lane in board.technicians],
         "房间": [{"房间": lane.name, "预约": [item(e) for e in lane.entries]} for lane in board.rooms],
         "冲突": [{"类型": c.resource, "名称": c.name, "开始": f"{c.start:%H:%M}", "结束": f"{c.end:%H:%M}",
@@ -300,5 +337,5 @@ def board_json(board: Board) -> dict:
     }
 
 
-__all__ = ["ALL_ROOMS", "Board", "Conflict", "Entry", "Gap", "GanttSection", "GanttTask", "Lane", "ROOM", "TECHNICIAN", "UNASSIGNED", "board_json",
+__all__ = ["ALL_ROOMS", "Board", "Conflict", "Entry", "Gap", "OnLeave", "without_leave", "GanttSection", "GanttTask", "Lane", "ROOM", "TECHNICIAN", "UNASSIGNED", "board_json",
            "build_board", "free_gaps", "gantt_sections"]

@@ -96,7 +96,7 @@ def book_series(root: Path, req: BookingRequest, repeat: Repeat, *, skip_conflic
         refusal = plan.refusal(skip_conflicts=skip_conflicts)
         if refusal is not None:
             raise refusal
-        series_id = ids.next_free("SER", now.year, _series_ids(vault))
+        series_id = ids.next_free("SER", now.year, _series_ids(vault), vault.settings.store)
         booked = plan.booked
         card = (plan.package.name or "次卡") if plan.package else None
         with transaction(vault.root, "series", lock=BOOKING, key=key) as journal:

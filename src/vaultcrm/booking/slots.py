@@ -25,6 +25,7 @@ from ..errors import ConflictError, VaultCRMError
 from ..models import Appointment
 from ..values import CN_WEEKDAYS as _CN_DAYS
 from ..values import parse_date, weekday_of
+from .absence import Away, leave_problem
 
 GRID_MINUTES = 10  # suggested start times fall on this grid
 SUGGESTIONS = 3  # free start times offered on each side of the asked one
@@ -93,8 +94,8 @@ def _hours_text(hours: Hours) -> str:
     return f"{hours.start:%H:%M}–{hours.end:%H:%M}"
 
 
-def time_rule_problems(slot: Slot, settings: Settings) -> list[str]:
-    """Business hours, the technician's working hours and days off."""
+def time_rule_problems(slot: Slot, settings: Settings, away: Iterable[Away] = ()) -> list[str]:
+    """Business hours, the technician's working hours, days off and leave (`away`, see absence.py)."""
     problems = []
     if not within(settings.business_hours, slot):
         problems.append(f"{slot.span()} 超出营业时间 {_hours_text(settings.business_hours)}")
@@ -106,6 +107,9 @@ def time_rule_problems(slot: Slot, settings: Settings) -> list[str]:
         if off:
             problems.append(f"{slot.start:%Y-%m-%d}（{'周' + _CN_DAYS[slot.start.weekday()]}）是技师 "
                             f"{slot.technician} 的休息日（{off}）")
+    on_leave = leave_problem(slot.technician, slot.start, slot.end, away)
+    if on_leave:
+        problems.append(f"{slot.span()} {on_leave}")
     return problems
 
 
@@ -150,9 +154,10 @@ def customer_problems(slot: Slot, mine: Iterable[Appointment], settings: Setting
 
 
 def soft_problems(slot: Slot, service: str | None, settings: Settings, *, now: dt.datetime | None = None,
-                  mine: Iterable[Appointment] = ()) -> list[str]:
-    """Everything `--force` may override: the clock, the skill, the room's services, the past, the customer."""
-    problems = time_rule_problems(slot, settings)
+                  mine: Iterable[Appointment] = (), away: Iterable[Away] = ()) -> list[str]:
+    """Everything `--force` may override: the clock (leave too), the skill, the room's services, the past,
+    the customer."""
+    problems = time_rule_problems(slot, settings, away)
     problems += [p for p in (skill_problem(slot.technician, service, settings),
                              room_problem(slot.room, service, settings), past_problem(slot, now)) if p]
     return problems + customer_problems(slot, mine, settings)
@@ -200,9 +205,9 @@ def clashes(slot: Slot, others: Iterable[Appointment], settings: Settings) -> li
 
 
 def fits(slot: Slot, service: str | None, others: list[Appointment], settings: Settings, *,
-         now: dt.datetime | None = None, mine: Iterable[Appointment] = ()) -> bool:
+         now: dt.datetime | None = None, mine: Iterable[Appointment] = (), away: Iterable[Away] = ()) -> bool:
     """Every rule holds and nothing clashes; without a room, a free configured room serving it will do."""
-    if soft_problems(slot, service, settings, now=now, mine=mine):
+    if soft_problems(slot, service, settings, now=now, mine=mine, away=away):
         return False
     if clashes(slot, others, settings):
         return False
@@ -219,10 +224,12 @@ def free_rooms(slot: Slot, others: list[Appointment], settings: Settings, servic
 
 
 def free_technicians(slot: Slot, service: str | None, others: list[Appointment], settings: Settings, *,
-                     now: dt.datetime | None = None, mine: Iterable[Appointment] = ()) -> list[str]:
+                     now: dt.datetime | None = None, mine: Iterable[Appointment] = (),
+                     away: Iterable[Away] = ()) -> list[str]:
     """Configured technicians with the skill who could take the slot (its room aside)."""
     return [name for name in settings.technicians
-            if fits(replace(slot, technician=name, room=None), service, others, settings, now=now, mine=mine)]
+            if fits(replace(slot, technician=name, room=None), service, others, settings, now=now, mine=mine,
+                    away=away)]
 
 
 def day_bounds(day: dt.date, settings: Settings, technician: str | None) -> tuple[dt.datetime, dt.datetime]:
@@ -248,14 +255,14 @@ def grid_starts(first: dt.datetime, last: dt.datetime) -> Iterable[dt.datetime]:
 
 def openings(day: dt.date, minutes: int, service: str | None, others: list[Appointment], settings: Settings,
              technicians: Iterable[str | None], *, now: dt.datetime | None = None,
-             mine: Iterable[Appointment] = ()) -> list[Slot]:
+             mine: Iterable[Appointment] = (), away: Iterable[Away] = ()) -> list[Slot]:
     """Every grid start of `day` at which `place` (without --force) accepts the service for one of
     `technicians` (None: no technician named), earliest first, with the room `place` would choose.
 
     `others` and `mine` are the day's blocking appointments (see `blocking`). This is the one search
     behind `free` and behind the times a refused `book` suggests.
     """
-    mine = list(mine)
+    mine, away = list(mine), list(away)
     found: list[Slot] = []
     for name in technicians:
         tech = settings.technicians.get(name or "")
@@ -266,7 +273,7 @@ def openings(day: dt.date, minutes: int, service: str | None, others: list[Appoi
             first = max(first, now)  # earlier starts are past
         for start in grid_starts(first, last):
             slot = Slot(start, minutes, name, None)  # what follows is `fits`, keeping the rooms it finds
-            if soft_problems(slot, service, settings, now=now, mine=mine) or clashes(slot, others, settings):
+            if soft_problems(slot, service, settings, now=now, mine=mine, away=away) or clashes(slot, others, settings):
                 continue
             rooms = free_rooms(slot, others, settings, service) if settings.rooms else []
             if rooms or not settings.rooms:
@@ -276,9 +283,10 @@ def openings(day: dt.date, minutes: int, service: str | None, others: list[Appoi
 
 def suggest_starts(slot: Slot, service: str | None, others: list[Appointment], settings: Settings,
                    technicians: list[str | None], count: int = SUGGESTIONS, *, now: dt.datetime | None = None,
-                   mine: Iterable[Appointment] = ()) -> list[dt.time]:
+                   mine: Iterable[Appointment] = (), away: Iterable[Away] = ()) -> list[dt.time]:
     """The nearest free start times that day (up to `count` before and after), for any of `technicians`."""
-    free = openings(slot.start.date(), slot.minutes, service, others, settings, technicians, now=now, mine=mine)
+    free = openings(slot.start.date(), slot.minutes, service, others, settings, technicians, now=now, mine=mine,
+                    away=away)
     candidates = sorted({s.start for s in free if s.start != slot.start})
     before = [t for t in candidates if t < slot.start][-count:]
     after = [t for t in candidates if t > slot.start][:count]
@@ -287,15 +295,15 @@ def suggest_starts(slot: Slot, service: str | None, others: list[Appointment], s
 
 def _alternatives(slot: Slot, service: str | None, others: list[Appointment], settings: Settings,
                   technicians: list[str | None], now: dt.datetime | None = None,
-                  mine: Iterable[Appointment] = ()) -> list[str]:
+                  mine: Iterable[Appointment] = (), away: Iterable[Away] = ()) -> list[str]:
     lines = []
-    starts = suggest_starts(slot, service, others, settings, technicians, now=now, mine=mine)
+    starts = suggest_starts(slot, service, others, settings, technicians, now=now, mine=mine, away=away)
     who = slot.technician or ("会" + settings.services[service].skill + "的技师"
                               if service in settings.services and settings.services[service].skill else "")
     times = "、".join(t.strftime("%H:%M") for t in starts) or "当天没有"
     lines.append(f"{who + ' ' if who else ''}{slot.start:%Y-%m-%d} 最近的空闲时间：{times}")
     if settings.technicians:
-        techs = [t for t in free_technicians(slot, service, others, settings, now=now, mine=mine)
+        techs = [t for t in free_technicians(slot, service, others, settings, now=now, mine=mine, away=away)
                  if t != slot.technician]
         lines.append(f"{slot.start:%H:%M} 有空的技师：{'、'.join(techs) or '无'}")
     if slot.room and settings.rooms:
@@ -307,33 +315,35 @@ def _alternatives(slot: Slot, service: str | None, others: list[Appointment], se
 # -- the whole decision ---------------------------------------------------------------------------
 def place(slot: Slot, service: str | None, appointments: Iterable[Appointment], settings: Settings, *,
           preferred: str | None = None, ignore_id: str | None = None, force: bool = False,
-          pick: bool = True, now: dt.datetime | None = None, mine: Iterable[Appointment] = ()) -> Placement:
+          pick: bool = True, now: dt.datetime | None = None, mine: Iterable[Appointment] = (),
+          away: Iterable[Away] = ()) -> Placement:
     """Settle the technician and room of `slot` and check every rule; raise ConflictError if refused.
 
     With `pick`, a missing technician is chosen when the config lists technicians (a free one with the
     skill, the customer's `preferred` first) and a missing room is the first free configured room that
     serves the service. `now` makes a start already past need `--force`; `mine` are the customer's own
-    appointments, which the slot may not overlap without `--force`.
+    appointments, which the slot may not overlap without `--force`; `away` the technicians' leave.
     """
     check_names(service, slot.technician, slot.room, settings)
     day = slot.start.date()
     others = blocking(appointments, day, ignore_id)
     own = blocking(mine, day, ignore_id)
+    away = list(away)
     heading = f"无法预约 {slot.start:%Y-%m-%d} {slot.span()} {service or ''}".rstrip()
 
     def alternatives(technicians: list[str | None]) -> list[str]:
-        return _alternatives(slot, service, others, settings, technicians, now, own)
+        return _alternatives(slot, service, others, settings, technicians, now, own, away)
 
     if pick and not slot.technician and settings.technicians:
         skilled = [n for n in settings.technicians if not skill_problem(n, service, settings)]
-        free = free_technicians(slot, service, others, settings)
+        free = free_technicians(slot, service, others, settings, away=away)
         if not free and force:  # the clock may be overridden, a double booking not
             free = [n for n in skilled if not clashes(replace(slot, technician=n, room=None), others, settings)]
         if not free:
-            reason = "；".join(time_rule_problems(slot, settings)) or "此时没有空闲的技师"
+            reason = "；".join(time_rule_problems(slot, settings, away)) or "此时没有空闲的技师"
             raise ConflictError(f"{heading}：{reason}", details=alternatives(skilled))
         slot = replace(slot, technician=preferred if preferred in free else free[0])
-    soft = soft_problems(slot, service, settings, now=now, mine=own)
+    soft = soft_problems(slot, service, settings, now=now, mine=own, away=away)
     found = clashes(slot, others, settings)
     hard = [c.describe() for c in found]
     if any(c.resource == "技师" and (c.end <= slot.start or slot.end <= c.start) for c in found):

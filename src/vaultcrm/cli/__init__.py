@@ -17,6 +17,7 @@ from . import check as _check  # noqa: F401  (registers commands)
 from . import init as _init  # noqa: F401
 from . import stats as _stats, report as _report, export as _export  # noqa: F401
 from . import booking as _booking, agenda as _agenda  # noqa: F401
+from . import waitlist as _waitlist, leave as _leave  # noqa: F401  (候补 and 请假)
 from . import customer as _customer, membership as _membership, imports as _imports  # noqa: F401
 from . import log as _log  # noqa: F401  (also registers `follow`)
 from . import remind as _remind  # noqa: F401

@@ -15,6 +15,7 @@ from rich.cells import cell_len
 from rich.markup import escape
 from rich.text import Text
 
+from ..booking.absence import away_of
 from ..booking.availability import Availability, FreeQuery, find_free
 from ..booking.board import ALL_ROOMS, TECHNICIAN, Board, Lane, board_json, build_board
 from ..core.render import render
@@ -146,7 +147,8 @@ def agenda(
     room_name = (room or "").strip() or None
     board = build_board(day, vault.index.appointments_on(day), vault.settings,
                         technician=(technician or "").strip() or None,
-                        room=ALL_ROOMS if room_name and room_name.lower() in _ALL_ROOMS else room_name)
+                        room=ALL_ROOMS if room_name and room_name.lower() in _ALL_ROOMS else room_name,
+                        away=away_of(vault.index.leaves_between(day, day)))
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps(board_json(board), ensure_ascii=False))
         return
@@ -216,7 +218,9 @@ def _bar(board: Board, lane: Lane, step: int) -> Text:
 def _heading(lane: Lane) -> Text:
     head = Text(f"{lane.kind} ", style="dim")
     head.append(lane.name, style="bold")
-    if lane.day_off:
+    if lane.day_off and lane.day_off.startswith("请假"):
+        head.append(f"  全天{lane.day_off}", style="magenta")
+    elif lane.day_off:
         head.append(f"  休息（{lane.day_off}）", style="dim")
     elif lane.hours:
         head.append(f"  {lane.hours[0]:%H:%M}–{lane.hours[1]:%H:%M}", style="dim")
@@ -227,6 +231,9 @@ def _heading(lane: Lane) -> Text:
 
 def _row(lane: Lane, item) -> Text:
     span = f"  {item.start:%H:%M}–{item.end:%H:%M}  "
+    if getattr(item, "is_leave", False):
+        why = f" {item.away.reason}" if item.away.reason else ""
+        return Text(f"{span}请假 {item.away.leave_id}{why}", style="magenta")
     if item.is_gap:
         return Text(f"{span}空闲 {duration(item.minutes)}", style="green")
     where = item.room if lane.kind == TECHNICIAN else item.technician
@@ -234,6 +241,8 @@ def _row(lane: Lane, item) -> Text:
             f"{fit(item.status.value, 6)}  {item.id}" + (f" {fit(item.series, 10).rstrip()}" if item.series else ""))
     if item.id in lane.clashing:
         return Text(line + " ⚠冲突", style="bold red")
+    if item.blocks and any(off.start < item.end and item.start < off.end for off in lane.leave):
+        return Text(line + " ⚠请假中", style="bold red")
     return Text(line, style="dim" if not item.takes_time else "")
 
 

@@ -37,6 +37,7 @@ from .options import (
     require_option,
 )
 from .series import parse_series, run_series
+from .waitlist import print_offers
 
 _WEEKDAYS = "一二三四五六日"
 
@@ -113,6 +114,8 @@ def book(
         console.print_json(json.dumps(appointment_json(booked.appointment), ensure_ascii=False))
         return
     console.print(f"[green]已创建预约[/green] {booked.appointment.id}")
+    if booked.waitlisted:
+        console.print(f"候补 {'、'.join(booked.waitlisted)} 已改为「已预约」")
     console.print(_summary(booked.appointment, booked.plan, booked))
     _print_briefing(booked.plan)
 
@@ -218,6 +221,7 @@ def status(
         console.print(f"{label} 已是「{new.value}」，未修改")
     else:
         console.print(f"{label}：{change.old.value} → [green]{change.new.value}[/green]")
+        print_offers(change.offers)
 
 
 # -- reschedule -----------------------------------------------------------------------------------
@@ -249,3 +253,4 @@ def reschedule(
     console.print(f"{move.appointment.id} 已改期：{old} → [green]{span}[/green]")
     for warning in move.overridden:
         console.print(f"[yellow]注意（--force）：{escape(warning)}[/yellow]")
+    print_offers(move.offers)

@@ -31,7 +31,10 @@ def check(
         warnings = len(diags) - errors
         idx = vault.index
         summary = (f"共 {vault.stats.files} 个笔记：预约 {len(idx.appointments)}，服务记录 {len(idx.services)}，"
-                   f"跟进 {len(idx.followups)}，客户 {len(idx.customers)}；错误 {errors}，警告 {warnings}")
+                   f"跟进 {len(idx.followups)}，客户 {len(idx.customers)}"
+                   + "".join(f"，{label} {len(table)}" for label, table in (("候补", idx.waitlist), ("请假", idx.leaves))
+                             if table)
+                   + f"；错误 {errors}，警告 {warnings}")
         console.print(("[red]" if errors else "[green]") + summary + ("[/red]" if errors else "[/green]"))
     if errors:
         raise typer.Exit(1)

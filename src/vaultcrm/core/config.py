@@ -149,6 +149,8 @@ class Folders(Section):
     monthly: str = ref("月报", "统计/月报")
     schedule: str = ref("排班", "排班")  # the day board as a note, one per day with appointments
     campaigns: str = ref("活动", "活动")  # campaign notes (campaigns/)
+    waitlist: str = ref("候补", "候补")  # 候补 entries (WL notes)
+    leaves: str = ref("请假", "请假")  # technicians' leave (LV notes)
     dashboard: str = ref("总览", "服务追踪表.md")
     templates: str = ref("模板", ".vaultcrm/templates")
 

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from ..models import TYPE_BY_KIND, Appointment, Customer, FollowUp, Record, ServiceRecord
+from ..models import TYPE_BY_KIND, Appointment, Customer, FollowUp, Leave, Record, ServiceRecord, WaitlistEntry
 from ..models.fields import rebuild
 
 R = TypeVar("R", bound=Record)
@@ -96,8 +96,11 @@ class VaultIndex:
         self.services: RecordTable[ServiceRecord] = RecordTable(ServiceRecord)
         self.followups: RecordTable[FollowUp] = RecordTable(FollowUp)
         self.customers: RecordTable[Customer] = RecordTable(Customer)
+        self.waitlist: RecordTable[WaitlistEntry] = RecordTable(WaitlistEntry)
+        self.leaves: RecordTable[Leave] = RecordTable(Leave)
         self.duplicates: dict[str, list[Record]] = {}
-        tables = {"APP": self.appointments, "SRV": self.services, "FLW": self.followups, "CUS": self.customers}
+        tables = {"APP": self.appointments, "SRV": self.services, "FLW": self.followups, "CUS": self.customers,
+                  "WL": self.waitlist, "LV": self.leaves}
         items = [(r.path, r.kind, r.record_id, r) for r in records]
         items.extend((data["path"], kind, data["id"], data) for kind, data in cached)
         items.sort(key=lambda item: item[0])
@@ -111,7 +114,7 @@ class VaultIndex:
     def by_path(self) -> dict[str, tuple[str, Record | dict]]:
         """path → (kind, record as stored: a model, or cached plain data), without building models."""
         found: dict[str, tuple[str, Record | dict]] = {}
-        for table in (self.appointments, self.services, self.followups, self.customers):
+        for table in self._tables:
             kind = table.model.kind
             for item in table._items.values():
                 found[item["path"] if type(item) is dict else item.path] = (kind, item)
@@ -120,12 +123,15 @@ class VaultIndex:
     @property
     def records(self) -> list[Record]:
         """Every record (building all models: for whole-vault work such as `check`)."""
-        return [*self.appointments.values(), *self.services.values(), *self.followups.values(),
-                *self.customers.values()]
+        return [record for table in self._tables for record in table.values()]
+
+    @property
+    def _tables(self) -> tuple[RecordTable, ...]:
+        return (self.appointments, self.services, self.followups, self.customers, self.waitlist, self.leaves)
 
     # -- lookups -----------------------------------------------------------------------------------
     def get(self, record_id: str) -> Record | None:
-        for table in (self.appointments, self.services, self.followups, self.customers):
+        for table in self._tables:
             if record_id in table:
                 return table[record_id]
         return None
@@ -257,3 +263,17 @@ class VaultIndex:
     def services_between(self, first: dt.date, last: dt.date) -> list[ServiceRecord]:
         return [s for day in sorted(d for d in self._service_dates if first <= d <= last)
                 for s in self.services_on(day)]
+
+    def leaves_between(self, first: dt.date, last: dt.date) -> list[Leave]:
+        """Leave notes whose period touches any day of first..last (few: read them all)."""
+        found = []
+        for leave in self.leaves.values():
+            period = leave.period
+            if period is not None and period[0].date() <= last and first <= (period[1] - dt.timedelta(microseconds=1)).date():
+                found.append(leave)
+        return sorted(found, key=lambda lv: (lv.period, lv.id))
+
+    def waiting_on(self, day: dt.date) -> list[WaitlistEntry]:
+        """Open 候补 entries for `day`, oldest first (first come, first offered)."""
+        found = [w for w in self.waitlist.values() if w.date == day and w.is_open]
+        return sorted(found, key=lambda w: (w.created_at or dt.datetime.min, w.id))

@@ -35,6 +35,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("提前1天", "预约提醒", Audience.CUSTOMER),
     Kind("提前2小时确认", "预约提醒", Audience.CUSTOMER),
     Kind("服务前30分钟准备", "预约提醒", Audience.STAFF),
+    Kind("候补通知", "预约提醒", Audience.STAFF),  # freed time a waiting customer can take: call them
     Kind("技师排班提醒", "服务提醒", Audience.STAFF),
     Kind("房间准备提醒", "服务提醒", Audience.STAFF),
     Kind("材料准备提醒", "服务提醒", Audience.STAFF),

@@ -31,14 +31,16 @@ from . import journal
 from .config import Settings
 from .render import render
 
-TEMPLATE_OF = {"APP": "appointment.md.j2", "SRV": "service.md.j2", "FLW": "followup.md.j2", "CUS": "customer.md.j2"}
-VAR_OF = {"APP": "a", "SRV": "s", "FLW": "f", "CUS": "c"}
+TEMPLATE_OF = {"APP": "appointment.md.j2", "SRV": "service.md.j2", "FLW": "followup.md.j2", "CUS": "customer.md.j2",
+               "WL": "waitlist.md.j2", "LV": "leave.md.j2"}
+VAR_OF = {"APP": "a", "SRV": "s", "FLW": "f", "CUS": "c", "WL": "w", "LV": "lv"}
 
 
 def folder_of(settings: Settings, kind: str) -> str:
     """Where new notes of `kind` go; in a chain each store's APP/SRV/FLW under its own subfolder."""
     f = settings.folders
-    folder = {"APP": f.appointments, "SRV": f.services, "FLW": f.followups, "CUS": f.customers}[kind]
+    folder = {"APP": f.appointments, "SRV": f.services, "FLW": f.followups, "CUS": f.customers, "WL": f.waitlist,
+              "LV": f.leaves}[kind]
     if settings.store and kind != "CUS":  # customer profiles are shared by the whole chain
         folder = f"{folder}/{settings.store}" if folder else settings.store
     return folder
@@ -50,8 +52,9 @@ def file_name(record: Record) -> str:
     return sanitize_filename(record.record_id) + ".md"
 
 
-def render_record(settings: Settings, root: Path, record: Record) -> str:
-    return render(TEMPLATE_OF[record.kind], root / settings.folders.templates, **{VAR_OF[record.kind]: record})
+def render_record(settings: Settings, root: Path, record: Record, **extra) -> str:
+    """The note of `record`; `extra` is further context its template shows in the body (never frontmatter)."""
+    return render(TEMPLATE_OF[record.kind], root / settings.folders.templates, **{VAR_OF[record.kind]: record}, **extra)
 
 
 def vault_path(root: Path, relpath: str) -> Path:
@@ -96,8 +99,11 @@ def refuse_control_characters(values, where: str = "") -> None:
                             "请删除该字符后重试")
 
 
-def create_record(root: Path, settings: Settings, record: Record, known_ids, *, year: int | None = None) -> Record:
-    """Give `record` the next free ID, render it and create its note. Returns the record as written."""
+def create_record(root: Path, settings: Settings, record: Record, known_ids, *, year: int | None = None,
+                  body: dict | None = None) -> Record:
+    """Give `record` the next free ID, render it and create its note. Returns the record as written.
+
+    `body` is extra context for the template's Markdown body (what the note tells a reader in Obsidian)."""
     refuse_control_characters(record)
     if settings.stores and not settings.store:
         raise VaultCRMError("这是连锁库（vaultcrm.yaml 中有 门店），但本机还没有设置门店，新记录无法编号：请运行 "
@@ -112,7 +118,7 @@ def create_record(root: Path, settings: Settings, record: Record, known_ids, *, 
         relpath = f"{folder}/{file_name(record)}" if folder else file_name(record)
         record = record.model_copy(update={"path": relpath})
         vault_path(root, relpath)
-        text = render_record(settings, root, record)
+        text = render_record(settings, root, record, **(body or {}))
         _verify_render(record, relpath, text)
         return relpath, text.encode("utf-8")
 

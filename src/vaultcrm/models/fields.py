@@ -49,6 +49,7 @@ ChannelField = Annotated[Optional[v.Channel], _wrap(v.Channel.parse)]
 StrengthField = Annotated[Optional[v.Strength], _wrap(v.Strength.parse)]
 SatisfactionField = Annotated[Optional[v.Satisfaction], _wrap(v.Satisfaction.parse)]
 FollowStatusField = Annotated[Optional[v.FollowUpStatus], _wrap(v.FollowUpStatus.parse)]
+WaitlistStatusField = Annotated[Optional[v.WaitlistStatus], _wrap(v.WaitlistStatus.parse)]
 
 _TIME_RANGE_SPLIT = re.compile(r"\s*(?:-|–|—|~|～|至|到)\s*")
 
@@ -93,7 +94,7 @@ class Record(Section):
 
     path: str = Field("", exclude=True)
 
-    kind: ClassVar[str] = ""  # APP, SRV, FLW or CUS
+    kind: ClassVar[str] = ""  # APP, SRV, FLW, CUS, WL (候补) or LV (请假)
     id_key: ClassVar[str] = ""  # the top-level key that makes a note this kind of record
     id_pattern: ClassVar[re.Pattern] = re.compile(".*")
 

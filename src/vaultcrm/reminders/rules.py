@@ -4,7 +4,8 @@ A reminder is identified by (kind, record, due time). Appointment reminders foll
 a moved appointment gets reminders with new due times (so new identities), a cancelled, finished or
 started one gets none. A paused cron job must not flood the studio when it resumes, so each reminder
 is due only within a window after its due time:
-- 预约提醒 from their due time until the appointment starts;
+- 预约提醒 from their due time until the appointment starts (a 候补通知 — freed time offered to a waiting
+  customer, recorded on the 候补 note — from when it was freed until that time starts);
 - 服务提醒 (schedules, rooms, materials) from an hour before opening until closing time that day;
 - 跟进提醒 (follow-ups, package expiry, birthdays) for FOLLOW_UP_WINDOW (7 days) after their due time.
 
@@ -82,7 +83,8 @@ def reminder_key(kind: str, record: str, due: dt.datetime) -> str:
 
 def due_reminders(index: VaultIndex, settings: Settings, at: dt.datetime) -> list[Reminder]:
     """Every reminder due at `at` (sent or not: what was sent is the day notes' business)."""
-    found = [*_appointment_reminders(index, settings, at), *_service_reminders(index, settings, at),
+    found = [*_appointment_reminders(index, settings, at), *_waitlist_reminders(index, at),
+             *_service_reminders(index, settings, at),
              *_follow_up_reminders(index, settings, at), *_package_reminders(index, settings, at),
              *_birthday_reminders(index, settings, at)]
     return sorted(found, key=lambda r: (r.due, KIND_ORDER[r.kind], r.record))
@@ -186,6 +188,25 @@ def _last_service(services: list[ServiceRecord], before: dt.datetime) -> Service
     earlier = [s for s in services if s.basics.date is not None
                and dt.datetime.combine(s.basics.date, s.start_time or dt.time()) < before]
     return earlier[-1] if earlier else None
+
+
+# -- 候补通知 ------------------------------------------------------------------------------------
+def _waitlist_reminders(index: VaultIndex, at: dt.datetime) -> Iterator[Reminder]:
+    """A waiting customer offered freed time: due when it was freed, until that time starts (or the entry
+    is booked or removed). A later offer is a new reminder (its own due time)."""
+    for w in index.waitlist.values():
+        offered, noticed = w.offered_at, w.noticed_at
+        if not w.is_open or offered is None or noticed is None or not noticed <= at < offered:
+            continue
+        name = w.customer_name or w.customer_id or "未填写姓名"
+        who = f" {w.offered_technician}" if w.offered_technician else ""
+        window = f"{w.earliest.strftime('%H:%M') if w.earliest else '不限'}–{w.latest.strftime('%H:%M') if w.latest else '不限'}"
+        details = tuple(x for x in (w.phone and f"联系方式：{w.phone}", f"候补：{w.date} {window} {w.service or ''}".rstrip(),
+                                    f"预约：vaultcrm book -c {w.customer_id or name} -d {offered:%Y-%m-%d} -t {offered:%H:%M} "
+                                    f"-s {w.service or ''}" + (f" --technician {w.offered_technician}" if who else "")) if x)
+        yield Reminder("候补通知", w.id, noticed,
+                       f"候补通知：{name} {_md(offered.date())} {offered:%H:%M}{who} {w.service or ''}（{w.id}）".replace(" （", "（"),
+                       w.customer_name, details=details)
 
 
 # -- 服务提醒 ------------------------------------------------------------------------------------

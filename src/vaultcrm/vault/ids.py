@@ -18,8 +18,8 @@ from .state import clear_junk, read_state
 from .writer import FileExistsConflict, create_exclusive, write_atomic
 
 PREFIXES = {"APP": "APP-{year}-", "SRV": "SRV-{year}-", "FLW": "FLW-{year}-", "CUS": "C-", "SER": "SER-{year}-",
-            "CMP": "CMP-{year}-"}
-WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4, "SER": 3, "CMP": 3}
+            "CMP": "CMP-{year}-", "WL": "WL-{year}-", "LV": "LV-{year}-"}
+WIDTH = {"APP": 3, "SRV": 3, "FLW": 3, "CUS": 4, "SER": 3, "CMP": 3, "WL": 3, "LV": 3}
 
 
 def prefix_of(kind: str, year: int | None = None, store: str | None = None) -> str:
@@ -45,11 +45,12 @@ def highest(prefix: str, ids: Iterable[str]) -> int:
     return best
 
 
-def next_free(kind: str, year: int | None, known_ids: Iterable[str]) -> str:
+def next_free(kind: str, year: int | None, known_ids: Iterable[str], store: str | None = None) -> str:
     """The ID after the highest of `known_ids`, for an ID that names no note of its own (a series'
     `系列编号`, written into its appointments): the caller holds the lock that every writer of such
-    IDs holds, so the vault's own IDs are the whole truth and no counter is kept."""
-    return format_id(kind, highest(PREFIXES[kind].format(year=year), known_ids) + 1, year)
+    IDs holds, so the vault's own IDs are the whole truth and no counter is kept. In a chain the store's
+    code is part of the ID (`SER-SH01-2026-001`), since other stores' writers hold other locks."""
+    return format_id(kind, highest(prefix_of(kind, year, store), known_ids) + 1, year, store)
 
 
 def _counter_file(root: Path) -> Path:

@@ -30,8 +30,8 @@ FIRST_READ = 64 << 10  # read(MAX_READ) would allocate 2 MB for every small note
 _BOM = b"\xef\xbb\xbf"
 _OPEN = re.compile(rb"---[ \t]*\r?\n")
 _CLOSE = re.compile(rb"^(?:---|\.\.\.)[ \t]*\r?$", re.M)
-_ID_KEY = re.compile(r"^[\"']?(预约编号|服务编号|跟进编号|客户编号)[\"']?[ \t]*:", re.M)
-_ID_KEY_BYTES = re.compile("|".join(("预约编号", "服务编号", "跟进编号", "客户编号")).encode())
+_ID_KEY = re.compile(r"^[\"']?(预约编号|服务编号|跟进编号|客户编号|候补编号|请假编号)[\"']?[ \t]*:", re.M)
+_ID_KEY_BYTES = re.compile("|".join(("预约编号", "服务编号", "跟进编号", "客户编号", "候补编号", "请假编号")).encode())
 
 # What a record must carry to be useful; missing ones are warned about, not refused.
 ESSENTIALS = {
@@ -39,6 +39,8 @@ ESSENTIALS = {
     "SRV": (("服务基本信息", "服务日期"), ("客户信息", "客户姓名"), ("服务信息", "服务项目")),
     "FLW": (("客户信息", "客户姓名"),),
     "CUS": (("客户姓名",),),
+    "WL": (("客户",), ("服务项目",), ("日期",)),
+    "LV": (("技师",), ("开始日期",)),
 }
 
 PYDANTIC_MESSAGES = {
@@ -270,7 +272,8 @@ def validate(model: type[Record], data: dict, path: str, text: str, first_line: 
 
 
 def _example_id(model: type[Record]) -> str:
-    return {"APP": "APP-2026-001", "SRV": "SRV-2026-001", "FLW": "FLW-2026-001", "CUS": "C-0001"}[model.kind]
+    return {"APP": "APP-2026-001", "SRV": "SRV-2026-001", "FLW": "FLW-2026-001", "CUS": "C-0001",
+            "WL": "WL-2026-001", "LV": "LV-2026-001"}[model.kind]
 
 
 def parse_note(path: str, raw: bytes) -> tuple[Record | None, ParsedNote]:

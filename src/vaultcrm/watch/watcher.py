@@ -130,7 +130,7 @@ def _ids_at(index: VaultIndex, paths: set[str]) -> dict[str, set[tuple[str, str]
 
 def _lookup(index: VaultIndex, ids: set[tuple[str, str]]) -> list[Record]:
     tables = {kind: getattr(index, name) for kind, name in _TABLES}
-    return [tables[kind][rid] for kind, rid in ids if rid in tables[kind]]
+    return [tables[kind][rid] for kind, rid in ids if kind in tables and rid in tables[kind]]
 
 
 def _identity(customer: Customer) -> tuple:
