@@ -79,6 +79,18 @@ class ServiceConfig(Section):
     contraindications: TextList = ref("禁忌", list)
     materials: TextList = ref("材料", list)
     package: bool = ref("套餐", False)
+    steps: TextList = ref("流程", list)  # the SOP: `log` writes it into the SRV as a checklist
+
+    @field_validator("steps")
+    @classmethod
+    def _checklist_lines(cls, value: list[str]) -> list[str]:
+        for step in value:
+            if any(ch < " " or ch in "\x7f\u2028\u2029" for ch in step) or len(step) > 80:
+                raise ValueError(f"流程步骤「{step[:20]}」应为一行不超过 80 字的文字")
+        twice = sorted({step for step in value if value.count(step) > 1})
+        if twice:
+            raise ValueError(f"流程步骤「{'、'.join(twice)}」重复（勾选按名称对应，每步应各不相同）")
+        return value
 
     @field_validator("duration")
     @classmethod
