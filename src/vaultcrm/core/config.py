@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 import types
 import typing
 from collections.abc import Iterator
@@ -290,6 +291,20 @@ class SegmentRules(Section):
     high_value_months: int = ref("高价值统计月数", 12)
 
 
+class BackupRules(Section):
+    """备份: where encrypted archives get their passphrase, and the off-site folder they are copied to."""
+
+    passphrase_env: str = ref("加密口令变量", "VAULTCRM_BACKUP_PASSPHRASE")  # the variable's name, never the passphrase
+    offsite: Optional[str] = ref("异地目录")  # a mounted cloud drive or NAS folder; `backup --to` overrides it
+
+    @field_validator("passphrase_env")
+    @classmethod
+    def _variable_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", str(value).strip()):
+            raise ValueError("应为环境变量的名字（如 VAULTCRM_BACKUP_PASSPHRASE），口令本身不要写进配置文件")
+        return str(value).strip()
+
+
 def _parse_discount(value: object) -> object:
     """`9`, `8.5`, `'8.5折'`: the Chinese 折 (tenths of the price); 10 means no discount."""
     text = str(value).strip().removesuffix("折").strip() if value is not None else "10"
@@ -355,6 +370,7 @@ class Settings(Section):
     segments: SegmentRules = ref("客户分群", SegmentRules)
     membership: MembershipRules = ref("会员", MembershipRules)
     service_log_days: int = ref("服务日志天数", 30)
+    backup: BackupRules = ref("备份", BackupRules)
 
     @field_validator("services", "technicians", mode="before")
     @classmethod
@@ -536,6 +552,6 @@ def _unknown_keys(model: type[BaseModel], data: object, path: tuple) -> Iterator
                 yield from _unknown_keys(sub, item, path + (key, i))
 
 
-__all__ = ["CONFIG_NAME", "STATE_DIR", "ChannelType", "Field", "FollowUpRules", "Folders", "Hours",
+__all__ = ["CONFIG_NAME", "STATE_DIR", "BackupRules", "ChannelType", "Field", "FollowUpRules", "Folders", "Hours",
            "MembershipRules", "ReminderChannel", "ReminderRules", "RoomConfig", "SegmentRules", "ServiceConfig", "Settings",
            "TechnicianConfig", "TierConfig", "load_settings"]
