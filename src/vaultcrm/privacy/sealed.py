@@ -79,7 +79,10 @@ def _normalise(passphrase: str) -> bytes:
 
 
 def _derive(passphrase: str, salt: bytes, log2_n: int, r: int, p: int) -> tuple[bytes, bytes]:
-    material = Scrypt(salt=salt, length=64, n=1 << log2_n, r=r, p=p).derive(_normalise(passphrase))
+    try:
+        material = Scrypt(salt=salt, length=64, n=1 << log2_n, r=r, p=p).derive(_normalise(passphrase))
+    except (MemoryError, ValueError) as exc:
+        raise VaultCRMError(f"无法由口令计算密钥（内存不足？{type(exc).__name__}）") from None
     return material[:32], material[32:]
 
 
@@ -99,7 +102,10 @@ def _nonce(header: Header, index: int, final: bool) -> bytes:
 
 
 def is_sealed(path) -> bool:
-    """Whether the file starts like an encrypted backup (whatever its name)."""
+    """Whether the file is an encrypted backup: it starts like one, or is named like one (a damaged
+    header must be reported as such, not as "not a zip")."""
+    if str(path).endswith(".enc"):
+        return True
     try:
         with open(path, "rb") as fh:
             return fh.read(7) == MAGIC[:7]
@@ -114,7 +120,7 @@ def read_header(raw: bytes, name: str) -> Header:
     if magic != MAGIC:
         raise SealedError(f"{name} 是更新版本 vaultcrm 的加密备份格式，请先升级 vaultcrm 再恢复")
     # Bounds before any work: a forged header must not make scrypt eat the machine's memory.
-    if not (10 <= log2_n <= 20 and 1 <= r <= 16 and 1 <= p <= 4 and 12 <= chunk_log2 <= 22):
+    if not (10 <= log2_n <= 18 and 1 <= r <= 8 and 1 <= p <= 2 and 12 <= chunk_log2 <= 22):  # ≤ 256 MiB
         raise SealedError(f"{name} 的文件头已被改动或损坏（加密参数不合理），已拒绝恢复，未写入任何内容")
     return Header(log2_n, r, p, chunk_log2, salt, prefix, raw[:HEADER_SIZE])
 
