@@ -129,7 +129,8 @@ def _damaged_variants(blob: bytes, other: bytes) -> dict[str, tuple[bytes, str]]
 
     return {
         "magic": (flip(0), "不是 vaultcrm 的加密备份"),
-        "scrypt parameters": (flip(9), "口令不对"),
+        "scrypt cost": (flip(8), "口令不对"),  # a plausible cost: keys differ, the header MAC says so
+        "scrypt r out of bounds": (flip(9), "文件头已被改动或损坏（加密参数不合理）"),  # refused before any work
         "salt": (flip(20), "口令不对"),
         "nonce prefix": (flip(30), "口令不对"),
         "header MAC": (flip(HEADER_SIZE - 1), "口令不对"),
