@@ -228,6 +228,7 @@ def test_off_site_copies_rotate_like_local_ones_and_leave_other_files_alone(stud
     nas = tmp_path / "nas"
     nas.mkdir()
     (nas / "家庭照片.jpg").write_bytes(b"not ours")
+    (nas / ".vaultcrm-2026-02-09-220000.zip.enc.tmp").write_bytes(b"half a copy from a killed run")
     for day in ("10", "11", "12", "13"):
         result = cli(studio, "backup", "--encrypt", "--to", str(nas), "--keep", "2", "--at", f"2026-02-{day} 22:00")
         assert result.exit_code == 0, result.output
@@ -240,6 +241,8 @@ def test_off_site_copies_rotate_like_local_ones_and_leave_other_files_alone(stud
                                                        "vaultcrm-2026-02-13-220000.zip.enc"]
     assert (nas / "vaultcrm-2026-02-13-220000.zip.enc").read_bytes() == \
         (local / "vaultcrm-2026-02-13-220000.zip.enc").read_bytes()
+    listed = cli(studio, "backup", "list")
+    assert "vaultcrm-2026-02-13-220000.zip.enc" in listed.stdout and "日常备份（加密）" in listed.stdout
     (studio / "客户/C-0001 欧阳娜娜.md").unlink()
     assert cli(studio, "restore", str(nas / "vaultcrm-2026-02-13-220000.zip.enc"), "--yes").exit_code == 0
     assert (studio / "客户/C-0001 欧阳娜娜.md").read_text(encoding="utf-8") == PROFILE

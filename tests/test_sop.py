@@ -179,3 +179,20 @@ def test_duplicate_or_multiline_steps_are_config_errors(vault, cli):
     result = cli(root, "check")
     assert result.exit_code == 1
     assert "vaultcrm.yaml:3: 错误：配置项 服务项目.足疗.流程：流程步骤「泡脚」重复" in result.stderr
+
+
+def test_an_override_template_without_the_checklist_is_refused_naming_it(studio, cli):
+    """A studio's own service.md.j2 from before SOPs would drop the steps: refused, nothing written."""
+    from vaultcrm.core.render import environment
+
+    source = environment().loader.get_source(environment(), "service.md.j2")[0]
+    start, end = source.index("{% if s.steps -%}"), source.index("{% endif -%}\n## 备注") + len("{% endif -%}\n")
+    override = studio / ".vaultcrm/templates/service.md.j2"
+    override.parent.mkdir(parents=True)
+    override.write_text(source[:start] + source[end:], encoding="utf-8")
+    before = _files(studio)
+    result = cli(studio, "log", "APP-2026-001", "--steps", "all", "--at", AT)
+    assert result.exit_code == 1
+    assert "模板有误，未写入：模板输出与记录不一致（服务流程）" in result.stderr
+    assert _files(studio) == before
+    assert cli(studio, "log", "-c", "张三", "-s", "足疗", "--at", AT).exit_code == 0  # no SOP: the old template serves
