@@ -201,6 +201,18 @@ def test_restore_without_the_variable_asks_on_a_terminal_and_refuses_in_a_script
     assert (studio / "客户/C-0001 欧阳娜娜.md").read_text(encoding="utf-8") == PROFILE
 
 
+def test_backup_asks_twice_on_a_terminal(studio, cli, monkeypatch):
+    monkeypatch.delenv(ENV)
+    monkeypatch.setattr(options_cli, "interactive", lambda: True)
+    result = cli(studio, "backup", "--encrypt", "--at", "2026-02-12 10:00",
+                 input=f"{PASS}\n{PASS}x\n{PASS}\n{PASS}\n")
+    assert result.exit_code == 0, result.output
+    assert "两次输入的口令不一致" in result.output and PASS not in result.output
+    archive = studio / ".vaultcrm/backups/vaultcrm-2026-02-12-100000.zip.enc"
+    opened, _ = open_sealed(archive, PASS, archive.name)
+    opened.close()
+
+
 def test_backup_refuses_without_a_passphrase_or_with_a_short_one(studio, cli, monkeypatch):
     monkeypatch.delenv(ENV)
     result = cli(studio, "backup", "--encrypt")

@@ -61,8 +61,9 @@ def _now(root, at: str | None):
     return parse_at(at, settings)
 
 
-def _passphrase(root, purpose: str) -> str:
-    """The backup passphrase: from its environment variable, else asked for (hidden) on a terminal."""
+def _passphrase(root, purpose: str, *, twice: bool = False) -> str:
+    """The backup passphrase: from its environment variable, else asked for (hidden) on a terminal;
+    `twice` for a new archive, where a typo would lock the studio out of its own backup."""
     settings, _ = recovery_settings(root)
     variable = settings.backup.passphrase_env
     found = backup_passphrase(settings)
@@ -74,9 +75,13 @@ def _passphrase(root, purpose: str) -> str:
                             "或在终端中运行以输入口令")
     while True:
         answer = typer.prompt("备份口令（输入时不显示）", hide_input=True, default="", show_default=False)
-        if answer:
-            return answer
-        typer.echo("错误：口令不能为空", err=True)
+        if not answer:
+            typer.echo("错误：口令不能为空", err=True)
+            continue
+        if twice and typer.prompt("再输入一次口令", hide_input=True, default="", show_default=False) != answer:
+            typer.echo("错误：两次输入的口令不一致，请重新输入", err=True)
+            continue
+        return answer
 
 
 def _size(n: int) -> str:
@@ -103,7 +108,7 @@ def backup(
     offsite = Path(folder).expanduser() if folder else None
     if offsite is not None and not offsite.is_absolute():
         offsite = root / offsite
-    passphrase = _passphrase(root, "加密备份") if encrypt else None
+    passphrase = _passphrase(root, "加密备份", twice=True) if encrypt else None
     result = create_backup(root, now, keep=keep, passphrase=passphrase, offsite=offsite)
     kind = "（已加密）" if result.archive.encrypted else ""
     console.print(f"已备份 {result.files} 个文件{kind} → {result.archive.path.relative_to(root)}（{_size(result.archive.size)}）")
