@@ -93,7 +93,7 @@ def backup(
     ctx: typer.Context,
     keep: Annotated[int, typer.Option("--keep", help="保留最近多少天的备份（每天一份）")] = 7,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="加密备份（口令取自 备份.加密口令变量 指定的环境变量）")] = False,
-    to: Annotated[Optional[str], typer.Option("--to", help="再复制一份到此文件夹（已挂载的网盘或 NAS），同样轮换；须加密")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="再复制一份到此文件夹（已挂载的网盘或网络存储），同样轮换；须加密")] = None,
     at: AtOption = None,
 ) -> None:
     """备份：把所有笔记与 vaultcrm.yaml 打包到 .vaultcrm/backups/vaultcrm-日期-时间.zip（--encrypt：.zip.enc），只保留最近 --keep 天（每天一份）。"""
