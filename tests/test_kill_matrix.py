@@ -33,6 +33,8 @@ pytestmark = pytest.mark.slow
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 ENV = {**os.environ, "PYTHONPATH": SRC}
 ENV.pop("VAULTCRM_VAULT", None)
+PASSPHRASE = "kill matrix passphrase"
+ENV["VAULTCRM_BACKUP_PASSPHRASE"] = PASSPHRASE
 SYSCALLS = "rename,renameat,renameat2,unlink,unlinkat,link,linkat"
 STRACE = shutil.which("strace")
 
@@ -160,6 +162,7 @@ COMMANDS = {
                    "--at", "2026-02-20 11:00"],
     "leave": ["leave", "李师傅", "--date", "2026-02-20", "--reason", "病假", "--reassign", "--yes",
               "--at", "2026-02-19 12:00"],
+    "restore-encrypted": ["restore", "{sealed}", "--yes", "--at", "2026-02-20 13:00"],
 }
 
 
@@ -175,7 +178,7 @@ def _strace_usable() -> str | None:
 
 def _args(name: str, tmp: Path) -> list[str]:
     return [a.replace("{sheet}", str(tmp / "sheet.csv")).replace("{archive}", str(tmp / "archive.zip"))
-            for a in COMMANDS[name]]
+            .replace("{sealed}", str(tmp / "archive.zip.enc")) for a in COMMANDS[name]]
 
 
 def _traced(root: Path, args: list[str], out: Path, inject: str | None = None) -> subprocess.CompletedProcess:
@@ -211,6 +214,11 @@ def _template(name: str, tmp: Path, cli) -> Path:
         archive = next((root / ".vaultcrm" / "backups").glob("*.zip"))
         shutil.move(archive, tmp / "archive.zip")
         assert cli(root, "customer", "forget", "C-0001", "--yes", "--at", "2026-02-19 12:00").exit_code == 0
+    if name == "restore-encrypted":  # the same, from an encrypted archive (as if brought back from the NAS)
+        assert cli(root, "backup", "--encrypt").exit_code == 0
+        archive = next((root / ".vaultcrm" / "backups").glob("*.zip.enc"))
+        shutil.move(archive, tmp / "archive.zip.enc")
+        assert cli(root, "customer", "forget", "C-0001", "--yes", "--at", "2026-02-19 12:00").exit_code == 0
     return root
 
 
@@ -220,7 +228,8 @@ def _all_bytes(root: Path) -> list[tuple[str, bytes]]:
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
-def test_every_kill_point_is_finished_by_the_next_command(name, tmp_path, cli):
+def test_every_kill_point_is_finished_by_the_next_command(name, tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("VAULTCRM_BACKUP_PASSPHRASE", PASSPHRASE)
     reason = _strace_usable()
     if reason:
         pytest.skip(reason)

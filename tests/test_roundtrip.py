@@ -65,6 +65,9 @@ def services(draw):
         "客户反馈": {"效果评价": draw(opt_text), "满意度": draw(st.none() | st.sampled_from(list(Satisfaction))),
                  "星级评分": draw(st.none() | st.integers(1, 5)), "建议意见": draw(opt_text)},
         "后续安排": {"下次预约": draw(opt_text), "后续建议": draw(opt_text), "跟进事项": draw(opt_text)},
+        # the 服务流程 checklist: rendered into the body and read back from it
+        "服务流程": [{"步骤": name, "完成": draw(st.booleans())}
+                 for name in draw(st.lists(text, max_size=4, unique=True))],
     })
 
 

@@ -16,7 +16,7 @@ from ..diagnostics import Diagnostic, error, warning
 from ..models import TERMINAL_STATUSES, Appointment, Customer, ServiceRecord
 from ..privacy.rules import FORGOTTEN_TAG, health_data_without_consent
 from ..values import AppointmentStatus, FollowUpStatus
-from ..vault.notes import record_line
+from ..vault.notes import checklist_line, record_line
 
 Check = Callable[[VaultIndex, Settings], Iterable[Diagnostic]]
 
@@ -130,6 +130,16 @@ def unknown_catalogue_names(index: VaultIndex, settings: Settings) -> Iterable[D
                           f"技师「{tech}」不在 vaultcrm.yaml 的技师名单中")
 
 
+def skipped_sop_steps(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
+    """A service done with steps of its 服务流程 unticked: skipped, or done and not ticked yet."""
+    for srv in index.services.values():
+        skipped = srv.skipped_steps
+        if skipped:
+            yield warning(srv.path, checklist_line(index.root, srv, "服务流程"),
+                          f"{srv.id} 的服务流程有 {len(skipped)} 步未勾选：{'、'.join(skipped)}"
+                          "（已做的请在 Obsidian 中勾选 - [x]，确实跳过的请在 备注 中写明原因）")
+
+
 def config_warnings(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
     """What `vaultcrm.yaml` holds that does nothing (unknown or misspelt keys); its errors stop every command."""
     return load_settings(index.root)[1]
@@ -137,7 +147,7 @@ def config_warnings(index: VaultIndex, settings: Settings) -> Iterable[Diagnosti
 
 CHECKS: list[Check] = [config_warnings, duplicate_ids, services_of_open_appointments, followups_of_missing_customers,
                       profile_file_names, unknown_customers, unknown_appointments, unknown_catalogue_names,
-                      health_data_without_consent, duplicate_phones, merge_conflicts]
+                      health_data_without_consent, duplicate_phones, merge_conflicts, skipped_sop_steps]
 
 
 def run_checks(index: VaultIndex, settings: Settings, checks: list[Check] | None = None) -> list[Diagnostic]:

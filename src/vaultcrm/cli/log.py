@@ -16,7 +16,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..models import ServiceRecord
-from ..services.actions import LogResult, ServiceNotes, ServiceRequest, log_service
+from ..services.actions import LogResult, ServiceNotes, ServiceRequest, log_service, steps_to_offer
+from ..services.sop import StepSelection, parse_selection
 from ..values import Satisfaction, format_money, parse_date, parse_money, parse_phone, parse_stars, parse_time
 from . import options
 from .base import app, console, open_vault, vault_root, warn_diagnostics
@@ -72,6 +73,7 @@ def log(
     next_visit: Annotated[Opt, typer.Option("--next", help="后续安排.下次预约")] = None,
     advice: Annotated[Opt, typer.Option("--advice", help="后续安排.后续建议")] = None,
     todo: Annotated[Opt, typer.Option("--todo", help="后续安排.跟进事项")] = None,
+    steps: Annotated[Opt, typer.Option("--steps", help="已完成的服务流程步骤：all（全部）、none，或序号/名称如 1,2,4")] = None,
     by: Annotated[Opt, typer.Option("--by", help="操作人（默认：配置中的操作人或系统用户）")] = None,
     force: Annotated[bool, typer.Option("--force", help="为已完成、已取消、未到店或已有服务记录的预约再记一次")] = False,
     coupon: Annotated[Opt, typer.Option("--coupon", help="核销营销活动的优惠券码（折扣计入服务费用）")] = None,
@@ -101,14 +103,36 @@ def log(
         service=text_option(service), technician=text_option(technician), room=text_option(room),
         date=parse_option(date, parse_date, "--date"), time=parse_option(time, parse_time, "--time"),
         duration=parse_option(duration, positive_minutes, "--duration"), fee=parse_option(fee, parse_money, "--fee"),
-        notes=notes, by=text_option(by), force=force, coupon=text_option(coupon), no_coupon=no_coupon,
+        notes=notes, steps=parse_option(steps, parse_selection, "--steps"), by=text_option(by), force=force,
+        coupon=text_option(coupon), no_coupon=no_coupon,
     )
-    result = log_service(vault_root(), req, now=parse_at(at), load=open_vault)
+    root = vault_root()
+    if req.steps is None and options.interactive():
+        offered = steps_to_offer(root, req, load=open_vault)
+        if offered:
+            req.steps = _ask_steps(offered)
+    result = log_service(root, req, now=parse_at(at), load=open_vault)
     warn_diagnostics(result.diagnostics)
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps(result_json(result), ensure_ascii=False))
         return
     _print_result(result)
+
+
+def _ask_steps(steps: list[str]) -> StepSelection:
+    """Which SOP steps were done, asked on a terminal (Enter: all of them)."""
+    console.print("服务流程：" + "  ".join(f"{i}.{escape(name)}" for i, name in enumerate(steps, 1)))
+    while True:
+        answer = typer.prompt("已完成的步骤（回车=全部，序号如 1,2,4，none=都未做）", default="", show_default=False)
+        try:
+            selection = parse_selection(answer) if answer.strip() else StepSelection(every=True)
+        except ValueError as exc:
+            typer.echo(f"错误：{exc}", err=True)
+            continue
+        wrong = [w for w in selection.picked if w not in steps and not (w.isdigit() and 1 <= int(w) <= len(steps))]
+        if not wrong:
+            return selection
+        typer.echo(f"错误：没有步骤「{'、'.join(wrong)}」，请输入 1 到 {len(steps)} 之间的序号", err=True)
 
 
 def result_json(result: LogResult) -> dict:
@@ -144,6 +168,10 @@ def _summary(s: ServiceRecord) -> Panel:
     grid.add_row("技师", escape(s.service.technician or "未填"))
     if s.basics.room:
         grid.add_row("房间", escape(s.basics.room))
+    if s.steps:
+        done = len(s.steps) - len(s.skipped_steps)
+        skipped = f"，未做：{'、'.join(s.skipped_steps)}" if s.skipped_steps else ""
+        grid.add_row("流程", escape(f"完成 {done}/{len(s.steps)} 步{skipped}"))
     verdict = "，".join(str(x) for x in (s.feedback.effect, s.feedback.satisfaction,
                                         s.feedback.stars and f"{s.feedback.stars}星") if x)
     if verdict:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 import types
 import typing
 from collections.abc import Iterator
@@ -81,6 +82,18 @@ class ServiceConfig(Section):
     contraindications: TextList = ref("禁忌", list)
     materials: TextList = ref("材料", list)
     package: bool = ref("套餐", False)
+    steps: TextList = ref("流程", list)  # the SOP: `log` writes it into the SRV as a checklist
+
+    @field_validator("steps")
+    @classmethod
+    def _checklist_lines(cls, value: list[str]) -> list[str]:
+        for step in value:
+            if any(ch < " " or ch in "\x7f\u2028\u2029" for ch in step) or len(step) > 80:
+                raise ValueError(f"流程步骤「{step[:20]}」应为一行不超过 80 字的文字")
+        twice = sorted({step for step in value if value.count(step) > 1})
+        if twice:
+            raise ValueError(f"流程步骤「{'、'.join(twice)}」重复（勾选按名称对应，每步应各不相同）")
+        return value
 
     @field_validator("duration")
     @classmethod
@@ -283,6 +296,20 @@ class SegmentRules(Section):
     high_value_months: int = ref("高价值统计月数", 12)
 
 
+class BackupRules(Section):
+    """备份: where encrypted archives get their passphrase, and the off-site folder they are copied to."""
+
+    passphrase_env: str = ref("加密口令变量", "VAULTCRM_BACKUP_PASSPHRASE")  # the variable's name, never the passphrase
+    offsite: Optional[str] = ref("异地目录")  # a mounted cloud drive or NAS folder; `backup --to` overrides it
+
+    @field_validator("passphrase_env")
+    @classmethod
+    def _variable_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", str(value).strip()):
+            raise ValueError("应为环境变量的名字（如 VAULTCRM_BACKUP_PASSPHRASE），口令本身不要写进配置文件")
+        return str(value).strip()
+
+
 def _parse_discount(value: object) -> object:
     """`9`, `8.5`, `'8.5折'`: the Chinese 折 (tenths of the price); 10 means no discount."""
     text = str(value).strip().removesuffix("折").strip() if value is not None else "10"
@@ -413,6 +440,7 @@ class Settings(Section):
     def all_technicians(self) -> frozenset:
         """Technician names of the whole chain (of this vault when it is no chain)."""
         return self._chain_technicians if self._chain_technicians is not None else frozenset(self.technicians)
+    backup: BackupRules = ref("备份", BackupRules)
 
     @field_validator("services", "technicians", mode="before")
     @classmethod
@@ -619,6 +647,6 @@ def _unknown_keys(model: type[BaseModel], data: object, path: tuple) -> Iterator
                 yield from _unknown_keys(sub, item, path + (key, i))
 
 
-__all__ = ["CONFIG_NAME", "STATE_DIR", "ChannelType", "Field", "FollowUpRules", "Folders", "Hours",
+__all__ = ["CONFIG_NAME", "STATE_DIR", "BackupRules", "ChannelType", "Field", "FollowUpRules", "Folders", "Hours",
            "MembershipRules", "ReminderChannel", "ReminderRules", "RoomConfig", "SegmentRules", "ServiceConfig", "Settings",
            "STORE_CODE", "StoreConfig", "TechnicianConfig", "TierConfig", "load_settings", "machine_store"]

@@ -132,7 +132,11 @@ def _verify_render(record: Record, relpath: str, text: str) -> None:
     """What we write must read back as the record we meant: a broken override template is refused."""
     parsed, note = parse_note(relpath, text.encode("utf-8"))
     if parsed is None or parsed.model_dump() != record.model_dump():
+        differ = [] if parsed is None else [info.alias or name for name, info in type(record).model_fields.items()
+                                            if getattr(parsed, name) != getattr(record, name)]
         problems = "；".join(str(d) for d in note.diagnostics) or "模板输出与记录不一致"
+        if differ and not note.diagnostics:
+            problems += f"（{'、'.join(differ)}）"
         raise VaultCRMError(f"渲染 {relpath} 的模板有误，未写入：{problems}")
 
 

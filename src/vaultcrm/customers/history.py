@@ -36,6 +36,7 @@ def service_memory(last: ServiceRecord | None) -> list[tuple[str, str]]:
     if last is None:
         return []
     d = last.details
+    skipped = "、".join(last.skipped_steps) or None  # steps of the SOP left unticked: worth a word next time
     pairs = (("服务前注意事项", d.before.cautions), ("服务后注意事项", d.after.cautions),
-             ("调整内容", d.during.adjustments), ("后续建议", last.aftercare.advice))
+             ("调整内容", d.during.adjustments), ("后续建议", last.aftercare.advice), ("跳过的流程", skipped))
     return [(label, text) for label, text in pairs if text]

@@ -97,6 +97,7 @@ class Record(Section):
     kind: ClassVar[str] = ""  # APP, SRV, FLW, CUS, WL (候补) or LV (请假)
     id_key: ClassVar[str] = ""  # the top-level key that makes a note this kind of record
     id_pattern: ClassVar[re.Pattern] = re.compile(".*")
+    body_checklists: ClassVar[dict[str, str]] = {}  # alias → a body heading whose `- [ ]` lines fill it
 
     @property
     def record_id(self) -> str:

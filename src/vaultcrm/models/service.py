@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from .fields import (Date, Minutes, Money, Phone, Record, SatisfactionField, Section, Stars, Text, TimeRange,
-                     ref)
+from .fields import (Date, EmptyAsList, Minutes, Money, Phone, Record, SatisfactionField, Section, Stars, Text,
+                     TimeRange, ref)
 
 
 class ServiceBasics(Section):
@@ -71,6 +71,13 @@ class Aftercare(Section):
     follow_up_items: Text = ref("跟进事项")
 
 
+class SopStep(Section):
+    """One step of the service's 标准流程, as a checkbox line in the note's 服务流程 section."""
+
+    name: str = ref("步骤")
+    done: bool = ref("完成", False)
+
+
 class ServiceRecord(Record):
     kind: ClassVar[str] = "SRV"
     id_key: ClassVar[str] = "服务编号"
@@ -84,6 +91,15 @@ class ServiceRecord(Record):
     details: ServiceDetails = ref("服务详情", ServiceDetails)
     feedback: Feedback = ref("客户反馈", Feedback)
     aftercare: Aftercare = ref("后续安排", Aftercare)
+    # Read from the body's `## 服务流程` checklist (staff tick it in Obsidian), never from the frontmatter.
+    steps: Annotated[list[SopStep], EmptyAsList] = ref("服务流程", list)
+
+    body_checklists: ClassVar[dict[str, str]] = {"服务流程": "服务流程"}  # alias → the body heading it is read from
+
+    @property
+    def skipped_steps(self) -> list[str]:
+        """Steps of the SOP left unticked."""
+        return [step.name for step in self.steps if not step.done]
 
     @property
     def start_time(self) -> dt.time | None:

@@ -12,6 +12,11 @@ before the restore, so it stays until the user deletes it.
 A backup is complete or it is not made: a note or folder that cannot be read fails the backup
 (naming it) and no archive is left behind.
 
+Encrypted archives (`backup --encrypt`, `vaultcrm-…zip.enc`, see sealed.py) are the same zip streamed
+through the encryptor: no plaintext byte reaches the disk, not even a temp file. They may be copied to
+an off-site folder (a mounted cloud drive or NAS, `--to`), pruned there by the same rule; only
+encrypted archives ever leave the vault. Restoring one checks every chunk before reading a member.
+
 Restoring trusts nothing in the archive: members with absolute paths, `..`, backslashes, links or
 names outside the vault are refused before anything is written, as are archives whose declared sizes
 would fill the disk. Each file is written atomically and only if it still is what the preview showed.
@@ -25,6 +30,8 @@ import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -40,10 +47,12 @@ from ..vault.reader import parse_note
 from ..vault.scan import scan
 from ..vault.writer import FileStamp, read_stamped
 from .rules import is_forgotten, pseudonym
+from .sealed import Key, SealedError, SealingWriter, is_sealed, new_key, open_sealed
 
 BACKUP_DIR = f"{STATE_DIR}/backups"
 SAFETY = "before-restore"
-_NAME = re.compile(r"^vaultcrm-(\d{4}-\d{2}-\d{2})-(\d{6})(?:-(\d+))?(?:-(" + SAFETY + r"))?\.zip$")
+_NAME = re.compile(r"^vaultcrm-(\d{4}-\d{2}-\d{2})-(\d{6})(?:-(\d+))?(?:-(" + SAFETY + r"))?\.zip(\.enc)?$")
+ENCRYPTED = ".zip.enc"
 MAX_RESTORE_BYTES = 4 << 30  # a studio's notes are megabytes; gigabytes mean a zip bomb
 LOCK_TIMEOUT = 120.0
 
@@ -55,6 +64,7 @@ class Archive:
     seq: int  # 2, 3 … for a second backup within the same second
     safety: bool
     size: int
+    encrypted: bool = False
 
     @property
     def name(self) -> str:
@@ -66,6 +76,8 @@ class BackupResult:
     archive: Archive
     files: int
     pruned: list[Archive] = field(default_factory=list)
+    offsite: Archive | None = None  # the copy in the off-site folder
+    offsite_pruned: list[Archive] = field(default_factory=list)
 
 
 @dataclass
@@ -79,6 +91,7 @@ class RestorePlan:
     replaced: dict[str, str] = field(default_factory=dict)
     revived: list[str] = field(default_factory=list)  # customers forgotten since: their data would return
     stamps: dict[str, FileStamp] = field(default_factory=dict)  # what files to overwrite held at preview
+    key: Key | None = field(default=None, repr=False)  # an encrypted archive's keys, derived once at preview
 
     @property
     def changes(self) -> int:
@@ -104,6 +117,11 @@ def recovery_settings(root: Path) -> tuple[Settings, ConfigError | None]:
 
 def backup_dir(root: Path) -> Path:
     return root / BACKUP_DIR
+
+
+def backup_passphrase(settings: Settings) -> str | None:
+    """The passphrase from the environment variable the config names (never from the vault)."""
+    return os.environ.get(settings.backup.passphrase_env) or None
 
 
 def record_files(root: Path, unreadable: list[tuple[str, OSError]] | None = None) -> list[str]:
@@ -140,13 +158,17 @@ def _archive(path: Path) -> Archive | None:
         size = path.stat().st_size
     except (ValueError, OSError):
         return None
-    return Archive(path, taken, int(m[3] or 1), bool(m[4]), size)
+    return Archive(path, taken, int(m[3] or 1), bool(m[4]), size, bool(m[5]))
 
 
 def list_backups(root: Path) -> list[Archive]:
     """The vault's archives, newest first."""
+    return _archives_in(backup_dir(root))
+
+
+def _archives_in(folder: Path) -> list[Archive]:
     try:
-        entries = list(backup_dir(root).iterdir())
+        entries = list(folder.iterdir())
     except OSError:
         return []
     found = [a for a in map(_archive, entries) if a is not None]
@@ -157,12 +179,13 @@ def _lock(root: Path) -> FileLock:
     return FileLock(root, "backup", timeout=LOCK_TIMEOUT)
 
 
-def _free_name(folder: Path, now: dt.datetime, suffix: str) -> Path:
+def _free_name(folder: Path, now: dt.datetime, suffix: str, ext: str = ".zip") -> Path:
+    """A name that tells the date and nothing else; free in both forms, so the sequence stays one order."""
     stem = f"vaultcrm-{now:%Y-%m-%d-%H%M%S}"
     for n in range(1, 1000):
-        name = f"{stem}{'' if n == 1 else f'-{n}'}{suffix}.zip"
-        if not os.path.lexists(folder / name):
-            return folder / name
+        base = f"{stem}{'' if n == 1 else f'-{n}'}{suffix}"
+        if not any(os.path.lexists(folder / f"{base}{e}") for e in (".zip", ENCRYPTED)):
+            return folder / f"{base}{ext}"
     raise VaultCRMError("同一秒内的备份过多")  # pragma: no cover
 
 
@@ -171,51 +194,35 @@ def _zip_time(mtime_ns: int) -> tuple[int, ...]:
     return max(stamp, dt.datetime(1980, 1, 1)).timetuple()[:6]  # zip cannot date anything earlier
 
 
-def _write_archive(root: Path, now: dt.datetime, safety: bool) -> tuple[Archive, int]:
+def _write_archive(root: Path, now: dt.datetime, safety: bool, key: Key | None = None) -> tuple[Archive, int]:
     """Write the archive under a dot-name, fsync it, then rename: a killed backup leaves no half zip.
 
     Every file must be read: one that cannot be fails the whole archive (VaultCRMError naming it), and
     the partial dot-file is removed. A file deleted since the scan is simply no longer part of the vault.
     Called under the backup lock, so leftovers of a killed run can be swept and the name is free.
+    With `key`, zipfile writes into the encryptor, which writes only ciphertext to the dot-file.
     """
     folder = backup_dir(root)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise VaultCRMError(f"无法创建备份文件夹 {BACKUP_DIR}：{_reason(exc)}") from None
-    for leftover in folder.glob(".vaultcrm-*.zip.tmp"):
+    for leftover in folder.glob(".vaultcrm-*.tmp"):
         leftover.unlink(missing_ok=True)
-    target = _free_name(folder, now, f"-{SAFETY}" if safety else "")
+    target = _free_name(folder, now, f"-{SAFETY}" if safety else "", ENCRYPTED if key else ".zip")
     tmp = folder / f".{target.name}.tmp"
     unreadable: list[tuple[str, OSError]] = []
     relpaths = record_files(root, unreadable)
     problems = [f"{_shown(relpath)}：{_reason(exc)}" for relpath, exc in unreadable]
-    files = 0
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
         make_private(fd)  # every customer's record: owner-only, whatever the umask
-        with open(fd, "wb") as raw, \
-                zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-            for relpath in relpaths:
-                try:
-                    relpath.encode("utf-8")
-                except UnicodeEncodeError:
-                    problems.append(f"{_shown(relpath)}：文件名不是有效的 UTF-8，无法放入备份，请改名")
-                    continue
-                try:
-                    data, seen = read_stamped(root / relpath)
-                except FileNotFoundError:
-                    continue  # deleted since the scan
-                except OSError as exc:
-                    problems.append(f"{_shown(relpath)}：{_reason(exc)}")
-                    continue
-                if problems:
-                    continue  # the archive will not be kept: only look for further problems
-                info = zipfile.ZipInfo(relpath, _zip_time(seen.mtime_ns))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = (stat.S_IFREG | 0o644) << 16
-                zf.writestr(info, data)
-                files += 1
+        with open(fd, "wb") as raw:
+            sink = SealingWriter(raw, key) if key is not None else raw
+            with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+                files = _fill(root, zf, relpaths, problems)
+            if isinstance(sink, SealingWriter):
+                sink.finish()
         if problems:
             raise _incomplete(problems)
         with open(tmp, "rb") as fh:
@@ -230,14 +237,46 @@ def _write_archive(root: Path, now: dt.datetime, safety: bool) -> tuple[Archive,
     return archive, files
 
 
+def _fill(root: Path, zf: zipfile.ZipFile, relpaths: list[str], problems: list[str]) -> int:
+    """Put every file into the zip, one in memory at a time; how many went in. Problems are collected
+    into `problems` (the archive is then not kept)."""
+    files = 0
+    for relpath in relpaths:
+        try:
+            relpath.encode("utf-8")
+        except UnicodeEncodeError:
+            problems.append(f"{_shown(relpath)}：文件名不是有效的 UTF-8，无法放入备份，请改名")
+            continue
+        try:
+            data, seen = read_stamped(root / relpath)
+        except FileNotFoundError:
+            continue  # deleted since the scan
+        except OSError as exc:
+            problems.append(f"{_shown(relpath)}：{_reason(exc)}")
+            continue
+        if problems:
+            continue  # the archive will not be kept: only look for further problems
+        info = zipfile.ZipInfo(relpath, _zip_time(seen.mtime_ns))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = (stat.S_IFREG | 0o644) << 16
+        zf.writestr(info, data)
+        files += 1
+    return files
+
+
 def prune(root: Path, keep: int) -> list[Archive]:
     """Keep the newest daily archive of each of the newest `keep` days; delete the other daily ones.
 
     Safety archives made before a restore are never pruned: the user removes them.
     """
+    return _prune(backup_dir(root), keep)
+
+
+def _prune(folder: Path, keep: int) -> list[Archive]:
+    """The rule of `prune` in any folder; files not named as vaultcrm's archives are never touched."""
     removed = []
     kept_days: list[dt.date] = []
-    for archive in (a for a in list_backups(root) if not a.safety):
+    for archive in (a for a in _archives_in(folder) if not a.safety):
         day = archive.taken.date()
         if day not in kept_days and len(kept_days) < keep:
             kept_days.append(day)
@@ -247,16 +286,61 @@ def prune(root: Path, keep: int) -> list[Archive]:
     return removed
 
 
-def create_backup(root: Path, now: dt.datetime, *, keep: int = 7) -> BackupResult:
-    """Archive the vault's records now and prune older archives down to `keep` days."""
+def create_backup(root: Path, now: dt.datetime, *, keep: int = 7, passphrase: str | None = None,
+                  offsite: Path | None = None) -> BackupResult:
+    """Archive the vault's records now and prune older archives down to `keep` days.
+
+    With `passphrase` the archive is encrypted; with `offsite` (which needs encryption: plaintext
+    records never leave the vault) it is then copied there and that folder pruned the same way."""
     if keep < 1:
         raise VaultCRMError("--keep 至少为 1")
+    if offsite is not None and passphrase is None:
+        raise VaultCRMError("异地备份只能是加密的：请同时加 --encrypt（客户资料不以明文离开本机）")
+    if offsite is not None:
+        _check_offsite(root, offsite)
+    key = new_key(passphrase) if passphrase is not None else None
     try:
         with _lock(root):
-            archive, files = _write_archive(root, now, safety=False)
-            return BackupResult(archive, files, prune(root, keep))
+            archive, files = _write_archive(root, now, safety=False, key=key)
+            result = BackupResult(archive, files, prune(root, keep))
+            if offsite is not None:
+                result.offsite = _copy_offsite(archive, offsite)
+                result.offsite_pruned = _prune(offsite, keep)
+            return result
     except LockTimeout as exc:
         raise VaultCRMError(str(exc)) from None
+
+
+def _check_offsite(root: Path, folder: Path) -> None:
+    if not folder.is_dir():
+        raise VaultCRMError(f"异地目录 {folder} 不存在或不是文件夹（网盘或 NAS 是否已挂载？），未备份")
+    if folder.resolve() == backup_dir(root).resolve():
+        raise VaultCRMError("异地目录不能是库自己的备份文件夹 .vaultcrm/backups")
+
+
+def _copy_offsite(archive: Archive, folder: Path) -> Archive:
+    """Copy the encrypted archive into `folder` under a dot-name, fsync, rename: never a half copy there."""
+    target = folder / archive.name
+    tmp = folder / f".{archive.name}.tmp"
+    try:
+        for leftover in folder.glob(".vaultcrm-*.tmp"):
+            leftover.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), PRIVATE_FILE)
+        make_private(fd)
+        with open(fd, "wb") as out, open(archive.path, "rb") as src:
+            while block := src.read(1 << 20):
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise VaultCRMError(f"已在本地生成加密备份 {archive.name}，但复制到异地目录 {folder} 失败："
+                            f"{_reason(exc)}；本地备份保留") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    copied = _archive(target)
+    assert copied is not None
+    return copied
 
 
 def find_archive(root: Path, name: str) -> Path:
@@ -306,19 +390,41 @@ def _members(root: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     return members
 
 
-def _open(archive: Path) -> zipfile.ZipFile:
+def needs_passphrase(archive: Path) -> bool:
+    """Whether the archive is an encrypted one (told by its first bytes, not its name)."""
+    return is_sealed(archive)
+
+
+@contextmanager
+def _open(archive: Path, secret: str | Key | None = None) -> Iterator[tuple[zipfile.ZipFile, Key | None]]:
+    """The archive as a zip (and its keys when encrypted: every chunk verified before the zip is read)."""
+    opened = None
+    if is_sealed(archive):
+        if secret is None:
+            raise SealedError(f"{archive.name} 是加密备份，需要备份口令才能恢复")
+        opened, key = open_sealed(archive, secret, archive.name)
+    else:
+        key = None
     try:
-        return zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise VaultCRMError(f"{archive} 不是有效的备份文件（{exc}）") from None
+        try:
+            zf = zipfile.ZipFile(opened if opened is not None else archive)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise VaultCRMError(f"{archive} 不是有效的备份文件（{exc}）") from None
+        with zf:
+            yield zf, key
+    finally:
+        if opened is not None:
+            opened.close()
 
 
-def plan_restore(root: Path, archive: Path) -> RestorePlan:
-    """What restoring `archive` would add, overwrite and replace; nothing is written."""
+def plan_restore(root: Path, archive: Path, passphrase: str | None = None) -> RestorePlan:
+    """What restoring `archive` would add, overwrite and replace; nothing is written.
+
+    An encrypted archive needs `passphrase`; it is verified whole before anything else is looked at."""
     plan = RestorePlan(archive)
     index = load_vault(root, recovery_settings(root)[0]).index
     forgotten = {c.id for c in index.customers.values() if is_forgotten(c)}
-    with _open(archive) as zf:
+    with _open(archive, passphrase) as (zf, plan.key):
         members = _members(root, zf)
         for info in members:
             target = root / info.filename
@@ -384,7 +490,7 @@ def apply_restore(root: Path, plan: RestorePlan, now: dt.datetime) -> RestoreRes
     if not plan.changes:
         return RestoreResult(None)
     try:
-        with holding(root, "backup", timeout=LOCK_TIMEOUT), _open(plan.archive) as zf:
+        with holding(root, "backup", timeout=LOCK_TIMEOUT), _open(plan.archive, plan.key) as (zf, _):
             safety, _ = _write_archive(root, now, safety=True)
             result = RestoreResult(safety)
             wanted = set(plan.added) | set(plan.overwritten)
@@ -430,5 +536,6 @@ def _remove_replaced(root: Path, relpath: str, plan: RestorePlan, result: Restor
     result.removed.append(relpath)
 
 
-__all__ = ["Archive", "BackupResult", "RestorePlan", "RestoreResult", "apply_restore", "create_backup",
-           "find_archive", "list_backups", "plan_restore", "prune", "record_files", "recovery_settings"]
+__all__ = ["Archive", "BackupResult", "RestorePlan", "RestoreResult", "apply_restore", "backup_passphrase",
+           "create_backup", "find_archive", "list_backups", "needs_passphrase", "plan_restore", "prune", "record_files",
+           "recovery_settings"]

@@ -44,6 +44,7 @@ from ..values import AppointmentStatus, Channel, Satisfaction
 from ..vault.blocks import replace_block
 from ..vault.writer import UnsafePathError, safe_path
 from .log_table import BLOCK, render_service_log
+from .sop import StepSelection, service_steps, ticked_steps
 
 
 @dataclass
@@ -95,6 +96,7 @@ class ServiceRequest:
     duration: int | None = None
     fee: Decimal | None = None
     notes: ServiceNotes = field(default_factory=ServiceNotes)
+    steps: StepSelection | None = None  # which steps of the service's SOP were done (None: none ticked)
     by: str | None = None
     force: bool = False
     coupon: str | None = None  # a campaign's coupon code to redeem (else the appointment's own)
@@ -222,6 +224,16 @@ def log_service(root: Path, req: ServiceRequest, *, now: dt.datetime | None = No
     return result
 
 
+def steps_to_offer(root: Path, req: ServiceRequest, *, load: Callable[[Path], Vault] = load_vault) -> list[str]:
+    """The SOP steps `log` would write for this request (for a terminal to ask which were done)."""
+    vault = load(root)
+    service = req.service
+    if service is None and req.appointment_id:
+        app = vault.index.appointments.get(req.appointment_id.strip().upper())
+        service = app.service.service if app is not None else None
+    return service_steps(vault.settings, service)
+
+
 def request_key(req: ServiceRequest) -> str:
     """What identifies one `log` request (not the moment it was made)."""
     text = json.dumps(dataclasses.asdict(req), default=str, sort_keys=True, ensure_ascii=False)
@@ -265,6 +277,7 @@ def _log(vault: Vault, req: ServiceRequest, now: dt.datetime, journal: Journal) 
         data = record.model_dump(by_alias=True)
         data["服务信息"].update(redemption.fields())
         record = ServiceRecord.model_validate(data)
+    record = record.model_copy(update={"steps": ticked_steps(settings, record.service.service, req.steps)})
     service = create_record(vault.root, settings, record, index.services.keys(), year=now.year)
     result = LogResult(service, app, new_customer=result_customer, problem=is_problem(service, settings.followups),
                        redemption=redemption)
@@ -336,5 +349,5 @@ def _stage_service_log(vault: Vault, today: dt.date, service: ServiceRecord, jou
     return True
 
 
-__all__ = ["LogResult", "ServiceNotes", "ServiceRequest", "from_appointment", "log_service", "time_range",
-           "walk_in"]
+__all__ = ["LogResult", "ServiceNotes", "ServiceRequest", "from_appointment", "log_service", "steps_to_offer",
+           "time_range", "walk_in"]

@@ -98,25 +98,28 @@ def _tech_row(name: str, services: list[ServiceRecord], apps: list[Appointment],
     booked = sum(a.service.duration or settings.service_duration(a.service.service)
                  for a in apps if a.status in _BOOKED)
     available = working_minutes(settings, name, month)
+    steps = sum(len(s.steps) for s in services)
+    ticked = steps - sum(len(s.skipped_steps) for s in services)
     conf = settings.technicians.get(name)
     commission = (revenue * Decimal(str(conf.commission))).quantize(Decimal("0.01")) if conf else None
     return {"技师": name, "服务次数": len(services), "营业额": revenue, "平均满意度": _mean(scores),
             "预约数": len(apps), "取消率": percent(cancelled, len(apps)), "爽约率": percent(no_show, len(apps)),
             "利用率": percent(booked, available) if available else None,
             "提成比例": None if conf is None else float(Decimal(str(conf.commission)) * 100), "提成": commission,
-            "_booked": booked, "_available": available, "_scores": scores, "_cancelled": cancelled,
+            "流程完成率": percent(ticked, steps), "_steps": steps, "_ticked": ticked, "_booked": booked, "_available": available, "_scores": scores, "_cancelled": cancelled,
             "_no_show": no_show}
 
 
 TECHNICIAN_COLUMNS = (Column("技师"), Column("服务次数", "int"), Column("营业额", "money"),
                       Column("平均满意度", "score"), Column("预约数", "int"), Column("取消率", "percent"),
                       Column("爽约率", "percent"), Column("利用率", "percent"), Column("提成比例", "percent"),
-                      Column("提成", "money"))
+                      Column("提成", "money"), Column("流程完成率", "percent"))
 
 
 def technician_report(index: VaultIndex, settings: Settings, month: Month) -> Report:
     """Per technician: SRV count and revenue, satisfaction, cancellations and no-shows over their APPs,
-    utilisation (booked active/completed minutes ÷ working minutes) and commission."""
+    utilisation (booked active/completed minutes ÷ working minutes), commission, and 流程完成率 (SOP steps
+    ticked ÷ steps listed, over their services that carry a 服务流程 checklist; — when none does)."""
     services, apps = defaultdict(list), defaultdict(list)
     for s in index.services_between(month.first_day, month.last_day):
         services[s.service.technician or UNASSIGNED].append(s)
@@ -136,7 +139,8 @@ def technician_report(index: VaultIndex, settings: Settings, month: Month) -> Re
              "取消率": percent(sum(r["_cancelled"] for r in rows), n_apps),
              "爽约率": percent(sum(r["_no_show"] for r in rows), n_apps),
              "利用率": percent(booked, available) if available else None, "提成比例": None,
-             "提成": sum(commissions, Decimal(0)) if commissions else None}
+             "提成": sum(commissions, Decimal(0)) if commissions else None,
+             "流程完成率": percent(sum(r["_ticked"] for r in rows), sum(r["_steps"] for r in rows))}
     rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
     return Report("技师业绩", month, [Table("技师", TECHNICIAN_COLUMNS, rows, total)])
 

@@ -46,8 +46,8 @@ OLD_NAMES = ("notes-{:02d}.pickle",)  # earlier formats: removed, never read
 
 Stamp = tuple[int, int, int, int]  # mtime_ns, size, ctime_ns, inode — as vault/scan.py reads them
 
-_PARSING_SOURCES = ("values.py", "models", "vault/reader.py", "vault/fastyaml.py", "vault/yaml_messages.py",
-                    "vault/cache.py")
+_PARSING_SOURCES = ("values.py", "models", "vault/reader.py", "vault/checklist.py", "vault/fastyaml.py",
+                    "vault/yaml_messages.py", "vault/cache.py")
 
 
 def fingerprint(*parts: str) -> str:

@@ -21,6 +21,7 @@ from ..diagnostics import Diagnostic, Severity, error, warning
 from ..models import TYPE_BY_ID_KEY, Customer, Record
 from ..values import PLACEHOLDERS
 from . import bounds, fastyaml
+from .checklist import read_checklist
 from .lines import key_line
 from .yaml_messages import explain
 
@@ -73,8 +74,7 @@ class _Problem(Exception):
         self.line, self.message = line, message
 
 
-def split_frontmatter(raw: bytes) -> tuple[bytes, int] | None:
-    """(frontmatter bytes, the file line its first line is on); None when the note has none."""
+def _fences(raw: bytes) -> tuple[re.Match, re.Match] | None:
     start = 3 if raw.startswith(_BOM) else 0
     opening = _OPEN.match(raw, start)
     if not opening:
@@ -85,7 +85,29 @@ def split_frontmatter(raw: bytes) -> tuple[bytes, int] | None:
         if _ID_KEY_BYTES.search(raw, 0, 4096):
             raise _Problem(1, "frontmatter 缺少结束的 --- 行")
         return None
+    return opening, close
+
+
+def split_frontmatter(raw: bytes) -> tuple[bytes, int] | None:
+    """(frontmatter bytes, the file line its first line is on); None when the note has none."""
+    fences = _fences(raw)
+    if fences is None:
+        return None
+    opening, close = fences
     return raw[opening.end():close.start()], 2
+
+
+def split_body(raw: bytes) -> tuple[bytes, int]:
+    """(the Markdown below the frontmatter, the file line it starts on); the whole note when it has none."""
+    try:
+        fences = _fences(raw)
+    except _Problem:
+        fences = None
+    if fences is None:
+        return raw, 1
+    end = fences[1].end()
+    end += 1 if raw[end:end + 1] == b"\n" else 0
+    return raw[end:], raw.count(b"\n", 0, end) + 1
 
 
 def decode(fm: bytes, first_line: int) -> str:
@@ -304,6 +326,8 @@ def parse_note(path: str, raw: bytes) -> tuple[Record | None, ParsedNote]:
     if model is None:
         return None, result
     result.kind = model.kind
+    if model.body_checklists:
+        data = _with_checklists(model, data, raw)
     bad: set[tuple] = set()
     record, problems = validate(model, data, path, text, first_line, bad)
     result.diagnostics.extend(problems)
@@ -311,6 +335,12 @@ def parse_note(path: str, raw: bytes) -> tuple[Record | None, ParsedNote]:
     if record is not None:
         result.data = record.model_dump()
     return record, result
+
+
+def _with_checklists(model: type[Record], data: dict, raw: bytes) -> dict:
+    """The frontmatter data with the body's task lists in place of any key of the same name."""
+    body = split_body(raw)[0].decode("utf-8", "replace")
+    return {**data, **{alias: read_checklist(body, heading) for alias, heading in model.body_checklists.items()}}
 
 
 def _warnings(model: type[Record], data: dict, path: str, text: str, first_line: int,
