@@ -122,6 +122,27 @@ CAMPAIGN = """---
 | K7MX-3QPD | C-0002 | [[C-0002 李四]] | 2026-02-01 | 2026-03-31 | 已发送 | 2026-02-01 10:00 | 短信 | - |
 <!-- vaultcrm:活动名单 结束 -->
 """
+# 张三's 候补 entry (open: forget calls it off) and her birthday coupon; 王五's (purge) coupon in CMP-2026-001.
+WAITLIST = """---
+候补编号: WL-2026-001
+客户: 张三
+客户编号: C-0001
+客户档案: "[[C-0001 张三]]"
+联系方式: '13800138000'
+服务项目: 全身推拿
+日期: 2026-02-22
+最早: '10:00'
+最晚: '18:00'
+状态: 等待中
+创建时间: '2026-02-19 10:00'
+---
+
+# WL-2026-001 张三
+"""
+BIRTHDAY = CAMPAIGN.replace("CMP-2026-001", "生日关怀").replace("老客回馈", "生日关怀") \
+    .replace("活动类型: 单次", "活动类型: 常设").replace("目标分群: 全部", "目标分群: 生日").replace("有效期至: 2026-03-31", "有效期至:") \
+    .replace("| K7MX-3QPD | C-0002 | [[C-0002 李四]] | 2026-02-01 | 2026-03-31 | 已发送 | 2026-02-01 10:00 | 短信 | - |",
+             "| H4TR-8WNB | C-0001 | [[C-0001 张三]] | 2026-02-15 | 2026-03-01 | 已发送 | 2026-02-15 09:00 | 短信 | 2月22日生日 |")
 BASE = {
     "vaultcrm.yaml": CONFIG,
     "客户/C-0001 张三.md": PROFILE.format(id="C-0001", name="张三", phone="13800138000", referrer=""),
@@ -129,7 +150,10 @@ BASE = {
     "客户/C-0003 王五.md": PROFILE.format(id="C-0003", name="王五", phone="13700000003", referrer=""),
     "预约/APP-2026-001.md": APP,
     "服务记录/SRV-2023-001.md": OLD_SRV,
-    "活动/CMP-2026-001.md": CAMPAIGN,
+    "活动/CMP-2026-001.md": CAMPAIGN.replace("| - |\n<!--", "| - |\n| P9QK-2MZD | C-0003 | [[C-0003 王五]] | 2026-02-01 | "
+                                             "2026-03-31 | 跳过 | - | - | 未授权营销 |\n<!--"),
+    "活动/生日关怀.md": BIRTHDAY,
+    "候补/WL-2026-001.md": WAITLIST,
 }
 LEAVE_CONFIG = CONFIG.replace("技师:\n  李师傅: {技能: [推拿]}", """技师:
   李师傅: {技能: [推拿, 艾灸]}
@@ -145,6 +169,18 @@ LEAVE_SEED = {
     "预约/APP-2026-003.md": APP.replace("APP-2026-001", "APP-2026-003").replace("'10:00'", "'16:00'")
     .replace("全身推拿", "艾灸调理").replace("60分钟", "45分钟"),
 }
+# A chain (门店): 孙七 registered at both stores between two syncs; `customer merge` keeps SH01's profile.
+MERGE_SEED = {
+    "vaultcrm.yaml": CONFIG + "门店:\n  SH01:\n    名称: 静安店\n  BJ01:\n    名称: 朝阳店\n",
+    "客户/C-SH01-0001 孙七.md": PROFILE.format(id="C-SH01-0001", name="孙七", phone="13600136000", referrer="")
+    .replace("---\n\n#", "门店: SH01\n积分: 10\n---\n\n#"),
+    "客户/C-BJ01-0001 孙七.md": PROFILE.format(id="C-BJ01-0001", name="孙七", phone="136-0013-6000", referrer="")
+    .replace("---\n\n#", "门店: BJ01\n积分: 5\n标签: [怕冷]\n---\n\n#"),
+    "预约/APP-BJ01-2026-001.md": APP.replace("APP-2026-001", "APP-BJ01-2026-001").replace("张三", "孙七")
+    .replace("C-0001", "C-BJ01-0001").replace("13800138000", "13600136000")
+    .replace("客户编号: C-BJ01-0001", "客户编号: C-BJ01-0001\n  客户档案: \"[[C-BJ01-0001 孙七]]\""),
+}
+SEEDS = {"leave": LEAVE_SEED, "merge": MERGE_SEED}
 SHEET = "姓名,电话,过敏,备注\n孙七,137 0000 1111,,老客户介绍\n周八,13600001111,花粉,\n张三,13800138000,精油,常点李师傅\n"
 
 COMMANDS = {
@@ -163,7 +199,9 @@ COMMANDS = {
     "leave": ["leave", "李师傅", "--date", "2026-02-20", "--reason", "病假", "--reassign", "--yes",
               "--at", "2026-02-19 12:00"],
     "restore-encrypted": ["restore", "{sealed}", "--yes", "--at", "2026-02-20 13:00"],
+    "merge": ["customer", "merge", "C-SH01-0001", "C-BJ01-0001", "--at", "2026-02-20 12:00"],
 }
+ENVS = {"merge": {"VAULTCRM_STORE": "SH01"}}  # a row's environment beyond ENV (a chain vault's store)
 
 
 def _strace_usable() -> str | None:
@@ -181,12 +219,13 @@ def _args(name: str, tmp: Path) -> list[str]:
             .replace("{sealed}", str(tmp / "archive.zip.enc")) for a in COMMANDS[name]]
 
 
-def _traced(root: Path, args: list[str], out: Path, inject: str | None = None) -> subprocess.CompletedProcess:
+def _traced(root: Path, args: list[str], out: Path, inject: str | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     cmd = [STRACE, "-f", "-qq", "-o", str(out), "-e", f"trace={SYSCALLS}"]
     if inject:
         cmd += ["-e", f"inject={inject}:signal=KILL"]
     cmd += [sys.executable, "-m", "vaultcrm", "--vault", str(root), *args]
-    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, env={**ENV, **(env or {})}, capture_output=True, text=True, timeout=120)
 
 
 def _counts(trace: Path) -> collections.Counter:
@@ -206,7 +245,7 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 
 
 def _template(name: str, tmp: Path, cli) -> Path:
-    root = write_vault(tmp / "template", {**BASE, **(LEAVE_SEED if name == "leave" else {})})
+    root = write_vault(tmp / "template", {**BASE, **SEEDS.get(name, {})})
     if name == "import":
         (tmp / "sheet.csv").write_text(SHEET, encoding="utf-8")
     if name == "restore":  # an archive of the vault, then a forget that renames and scrubs: restore undoes it
@@ -233,12 +272,15 @@ def test_every_kill_point_is_finished_by_the_next_command(name, tmp_path, cli, m
     reason = _strace_usable()
     if reason:
         pytest.skip(reason)
+    env = ENVS.get(name, {})
+    for key, value in env.items():  # for the in-process re-runs too
+        monkeypatch.setenv(key, value)
     template = _template(name, tmp_path, cli)
     args = _args(name, tmp_path)
 
     reference = tmp_path / "reference"
     shutil.copytree(template, reference)
-    done = _traced(reference, args, tmp_path / "reference.trace")
+    done = _traced(reference, args, tmp_path / "reference.trace", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     expected = _snapshot(reference)
     counts = _counts(tmp_path / "reference.trace")
@@ -249,7 +291,7 @@ def test_every_kill_point_is_finished_by_the_next_command(name, tmp_path, cli, m
         syscall, k = point
         root = tmp_path / f"{syscall}-{k}"
         shutil.copytree(template, root)
-        run = _traced(root, args, tmp_path / f"{syscall}-{k}.trace", f"{syscall}:when={k}")
+        run = _traced(root, args, tmp_path / f"{syscall}-{k}.trace", f"{syscall}:when={k}", env)
         return point, root, run.returncode
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -22,7 +22,7 @@ from ..core.index import VaultIndex
 from ..core.reminder_kinds import KINDS, Audience
 from ..core.render import render
 from ..errors import VaultCRMError
-from ..privacy.rules import is_forgotten
+from ..models.customer import is_forgotten
 from ..reminders.channels import DeliveryError, Message, accepts, transmit, wants_markdown
 from ..reminders.rules import birthday_in
 from ..vault.state import append_text

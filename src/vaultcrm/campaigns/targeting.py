@@ -15,7 +15,7 @@ from ..core.config import Settings
 from ..core.index import VaultIndex
 from ..customers.segments import Segment, segments_of, visit_stats
 from ..models import Customer
-from ..privacy.rules import is_forgotten
+from ..models.customer import is_forgotten
 from .roster import SKIP_NO_CONSENT, SKIP_NO_PHONE, SKIP_REFUSED
 
 ALL = "全部"

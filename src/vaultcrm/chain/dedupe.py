@@ -77,6 +77,7 @@ class CustomerMerge:
     drop: Customer
     repointed: list[str] = field(default_factory=list)  # paths of the APP/SRV/FLW now pointing at `keep`
     differing: list[str] = field(default_factory=list)  # "key：kept「a」，other「b」"
+    done_before: bool = False  # merged already (a re-run, say after a kill the next command finished)
 
 
 def _frontmatter(root: Path, record: Record) -> tuple[dict, str, object]:
@@ -120,9 +121,21 @@ def _customer_keys(record: Record) -> tuple[str, ...]:
     return ("预约信息",) if isinstance(record, Appointment) else ("客户信息",)
 
 
+def _merged_into(root: Path, keep: Customer, drop_id: str) -> bool:
+    """Whether `keep`'s 合并记录 already tells of `drop_id` (whose profile is gone)."""
+    try:
+        text = read_stamped(root / keep.path)[0].decode("utf-8", "replace")
+    except OSError:
+        return False
+    return f" 合并了 {drop_id} " in text
+
+
 def merge_customers(vault: Vault, keep_id: str, drop_id: str, *, now: dt.datetime) -> CustomerMerge:
     index, root = vault.index, vault.root
     keep, drop = index.customers.get(keep_id.strip().upper()), index.customers.get(drop_id.strip().upper())
+    if keep is not None and drop is None and _merged_into(root, keep, drop_id.strip().upper()):
+        return CustomerMerge(keep, keep.model_copy(update={"id": drop_id.strip().upper(), "path": ""}),
+                             done_before=True)
     for query, found in ((keep_id, keep), (drop_id, drop)):
         if found is None:
             raise NotFoundError(f"找不到客户 {query}（请用客户编号，如 C-SH01-0001）")

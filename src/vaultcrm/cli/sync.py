@@ -15,6 +15,8 @@ from ..chain.sync import sync as run_sync
 from ..core.config import load_settings
 from .base import app, console, console_err, open_vault, vault_root
 from .customer import customer_app
+from .options import AtOption
+from .stats import parse_at
 
 
 @app.command()
@@ -63,10 +65,14 @@ def merge_driver(
 def customer_merge(
     keep: Annotated[str, typer.Argument(metavar="保留的客户编号", help="合并后保留的档案，如 C-SH01-0003")],
     drop: Annotated[str, typer.Argument(metavar="并入的客户编号", help="并入后删除的档案，如 C-BJ01-0007")],
+    at: AtOption = None,
 ) -> None:
     """合并同一位客户的两份档案（如两家门店各登记了一次）：补全字段、合并列表与积分，并把后者的预约、服务记录和跟进改指向前者。"""
     vault = open_vault()
-    merged = merge_customers(vault, keep, drop, now=vault.settings.now())
+    merged = merge_customers(vault, keep, drop, now=parse_at(at, vault.settings))
+    if merged.done_before:
+        console.print(f"{merged.drop.id} 已并入 {merged.keep.id}，无需处理")
+        return
     console.print(f"[green]已合并[/green] {merged.drop.id} → {merged.keep.id} {merged.keep.name or ''}")
     for path in merged.repointed:
         console.print(f"  已改指向 {path}")

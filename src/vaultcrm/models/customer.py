@@ -74,3 +74,16 @@ class Customer(Record):
         """The wikilink other notes use for this profile (its file name without `.md`)."""
         stem = self.path.rsplit("/", 1)[-1].removesuffix(".md") if self.path else f"{self.id} {self.name or ''}".strip()
         return f"[[{stem}]]"
+
+
+# A forgotten (anonymised) customer, as `customer forget` leaves her (privacy/rules.py): here, below every
+# feature, so that campaigns can leave her out while privacy rewrites campaign notes.
+FORGOTTEN_TAG = "已注销"
+
+
+def pseudonym(customer_id: str) -> str:
+    return f"{FORGOTTEN_TAG}-{customer_id}"
+
+
+def is_forgotten(customer: Customer) -> bool:
+    return FORGOTTEN_TAG in customer.tags and customer.name == pseudonym(customer.id)

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..campaigns.anonymise import Forgotten, campaign_edits
 from ..core import store
-from ..core.journal import transaction
+from ..core.journal import Journal, transaction
 from ..core.loader import Vault
 from ..core.locks import BOOKING, booking_lock
 from ..errors import VaultCRMError
@@ -71,6 +72,17 @@ class Scrubber:
         return result
 
 
+def _scrub_campaigns(vault: Vault, plan: ForgetPlan, journal: Journal) -> list[str]:
+    """Her rows of the campaign rosters, staged in the same journalled operation; the notes changed."""
+    customer = plan.customer
+    who = Forgotten(customer.id, {x for x in (customer.link, customer.name) if x} - {pseudonym(customer.id)},
+                    plan.link, plan.replacements)
+    edits = campaign_edits(vault.root, vault.settings, who, read=lambda p: journal.read(p) if journal.staged(p) else None)
+    for edit in edits:
+        journal.put(edit.relpath, edit.text.encode("utf-8"), edit.stamp)
+    return [e.relpath for e in edits]
+
+
 def mentions(root: Path, needles: Iterable[str]) -> list[str]:
     """Notes that still contain any of `needles` (free text, reminder digests): for a manual look."""
     wanted = [n.encode("utf-8") for n in needles if n and len(n) >= 2]
@@ -103,6 +115,7 @@ class Erased:
 def forget_customer(vault: Vault, plan: ForgetPlan, *, operator: str, now: dt.datetime) -> Erased:
     with booking_lock(vault.root), transaction(vault.root, "forget", lock=BOOKING) as journal:
         result = Scrubber(vault.root, vault.loaded_stamp).apply(plan)
+        result.changed += _scrub_campaigns(vault, plan, journal)
         journal.append(AUDIT_LOG, audit_line(action="forget", customer=plan.customer.id, at=now, operator=operator,
                                              files=result.changed))
     return Erased(1, result.changed, result.skipped, mentions(vault.root, identifying(plan.customer)))
@@ -114,9 +127,10 @@ def purge_customers(vault: Vault, plan: PurgePlan, *, operator: str, now: dt.dat
     with booking_lock(vault.root), transaction(vault.root, "purge", lock=BOOKING) as journal:
         for forget_plan, _ in plan.plans:
             result = scrubber.apply(forget_plan)
+            result.changed += _scrub_campaigns(vault, forget_plan, journal)
             journal.append(AUDIT_LOG, audit_line(action="purge", customer=forget_plan.customer.id, at=now,
                                                  operator=operator, files=result.changed))
             changed += result.changed
             skipped += result.skipped
     needles = [x for p, _ in plan.plans for x in identifying(p.customer)]
-    return Erased(len(plan.plans), changed, skipped, mentions(vault.root, needles))
+    return Erased(len(plan.plans), list(dict.fromkeys(changed)), skipped, mentions(vault.root, needles))

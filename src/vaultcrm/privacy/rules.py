@@ -4,7 +4,8 @@
   information (PIPL art. 28–29) and needs the customer's separate consent, recorded in the profile as
   `授权同意.健康数据`. `check` warns about every profile that holds health data without it.
 - Forgetting (art. 47): `customer forget` anonymises a profile and scrubs the name, phone and health
-  fields from the customer's appointments, services and follow-ups. Dates, statuses, services,
+  fields from the customer's appointments, services, follow-ups and 候补 entries, and her rows of the
+  campaign rosters (campaigns/anonymise.py). Dates, statuses, services,
   durations, prices and the customer ID stay, so every statistic stays what it was while nothing in
   the records points to the person any more.
 - Retention (art. 19): `purge` does the same for customers not seen for two years. Anonymising rather
@@ -27,21 +28,13 @@ from ..core import store
 from ..core.config import Settings
 from ..core.index import VaultIndex
 from ..diagnostics import Diagnostic, warning
-from ..models import Appointment, Customer, FollowUp, Record, ServiceRecord
-from ..values import AppointmentStatus, FollowUpStatus
+from ..models import Appointment, Customer, FollowUp, Record, ServiceRecord, WaitlistEntry
+from ..models.customer import FORGOTTEN_TAG, is_forgotten, pseudonym
+from ..values import AppointmentStatus, FollowUpStatus, WaitlistStatus
 from ..vault.notes import record_line
 
-FORGOTTEN_TAG = "已注销"
 RETENTION_YEARS = 2
 _PHONE_MASK = "[已删除]"
-
-
-def pseudonym(customer_id: str) -> str:
-    return f"{FORGOTTEN_TAG}-{customer_id}"
-
-
-def is_forgotten(customer: Customer) -> bool:
-    return FORGOTTEN_TAG in customer.tags and customer.name == pseudonym(customer.id)
 
 
 def has_health_data(customer: Customer) -> bool:
@@ -79,7 +72,9 @@ class Scrub:
 class ForgetPlan:
     customer: Customer
     scrubs: list[Scrub]
-    cancelled: list[str] = field(default_factory=list)  # pending appointments and planned follow-ups called off
+    cancelled: list[str] = field(default_factory=list)  # pending appointments, follow-ups, 候补 called off
+    link: str = ""  # the pseudonym's profile link, which replaces hers in campaign rosters
+    replacements: list[tuple[str, str]] = field(default_factory=list)  # her name and phone → stand-ins
 
     @property
     def notes(self) -> int:
@@ -147,6 +142,37 @@ def _record_scrub(record: Record, customer: Customer, alias: str, new_link: str,
     return Scrub(record, changes, replacements)
 
 
+def _waitlist_scrub(entry: WaitlistEntry, customer: Customer, alias: str, new_link: str, replacements,
+                    cancel: tuple[dt.datetime, str] | None) -> Scrub:
+    """A 候补 entry: flat keys. An open one is called off (she is not offered freed time again)."""
+    changes: dict[tuple, object] = {}
+    if entry.customer_name and entry.customer_name != alias:
+        changes[("客户",)] = alias
+    if entry.phone:
+        changes[("联系方式",)] = None
+    if not entry.customer_id:
+        changes[("客户编号",)] = customer.id
+    if entry.customer_link and entry.customer_link != new_link:
+        changes[("客户档案",)] = new_link
+    if cancel is not None and entry.is_open:
+        changes[("状态",)] = WaitlistStatus.CANCELLED
+    return Scrub(entry, changes, replacements)
+
+
+def waitlist_of(index: VaultIndex, customer: Customer) -> list[WaitlistEntry]:
+    """Her 候补 entries: by 客户编号, or (none given) by her phone or name."""
+    found = []
+    for entry in index.waitlist.values():
+        if entry.customer_id:
+            hers = entry.customer_id == customer.id
+        else:
+            hers = bool(customer.phone and entry.phone == customer.phone
+                        or customer.name and entry.customer_name == customer.name)
+        if hers:
+            found.append(entry)
+    return sorted(found, key=lambda e: e.id)
+
+
 def plan_forget(index: VaultIndex, customer: Customer, cancel: tuple[dt.datetime, str] | None = None) -> ForgetPlan:
     """Every edit that anonymises `customer`; notes that need none are left out (so it can be re-run).
 
@@ -160,13 +186,16 @@ def plan_forget(index: VaultIndex, customer: Customer, cancel: tuple[dt.datetime
     history = index.history(customer.id)
     scrubs = [_record_scrub(r, customer, alias, new_link, replacements, cancel)
               for r in (*history.appointments, *history.services, *history.followups)]
-    cancelled = [s.record.id for s in scrubs
-                 if ("预约状态", "当前状态") in s.changes or ("跟进基本信息", "跟进状态") in s.changes]
+    scrubs += [_waitlist_scrub(w, customer, alias, new_link, replacements, cancel)
+               for w in waitlist_of(index, customer)]
+    cancelled = [s.record.id for s in scrubs if ("预约状态", "当前状态") in s.changes
+                 or ("跟进基本信息", "跟进状态") in s.changes or ("状态",) in s.changes]
     referrers = {customer.name, customer.link} - {None, ""}
     scrubs += [Scrub(other, {("推荐人",): alias}) for other in index.customers.values()
                if other.id != customer.id and other.referrer in referrers and other.referrer != alias]
     scrubs.append(_profile_scrub(customer, alias, new_path, replacements))
-    return ForgetPlan(customer, [s for s in scrubs if s.changes or s.new_path or s.replacements], cancelled)
+    return ForgetPlan(customer, [s for s in scrubs if s.changes or s.new_path or s.replacements], cancelled,
+                      new_link, replacements)
 
 
 def years_before(day: dt.date, years: int = RETENTION_YEARS) -> dt.date:
