@@ -21,6 +21,8 @@ from ..core.loader import Vault
 from ..core.locks import BOOKING, booking_lock
 from ..errors import VaultCRMError
 from ..models import Customer, Record
+from ..services.log_table import BLOCK as SERVICE_LOG
+from ..vault.blocks import read_block, replace_block
 from ..vault.scan import scan
 from .audit import AUDIT_LOG, audit_line
 from .rules import ForgetPlan, PurgePlan, pseudonym
@@ -83,6 +85,32 @@ def _scrub_campaigns(vault: Vault, plan: ForgetPlan, journal: Journal) -> list[s
     return [e.relpath for e in edits]
 
 
+def _scrub_service_log(vault: Vault, plan: ForgetPlan, journal: Journal) -> list[str]:
+    """Her name in the dashboard's 服务日志 rows goes in the same operation. Only vaultcrm's block is
+    touched: the rest of the dashboard is the owner's own text, which `mentions` points at."""
+    relpath = vault.settings.folders.dashboard
+    try:
+        current = journal.read(relpath)
+    except (OSError, VaultCRMError):  # no dashboard to speak of (a folder, a FIFO): nothing of hers in it
+        return []
+    if current is None:
+        return []
+    try:
+        text = current.decode("utf-8")
+    except UnicodeDecodeError:
+        return []
+    block = read_block(text, SERVICE_LOG)
+    if block is None:
+        return []
+    scrubbed = block
+    for old, new in plan.replacements:
+        scrubbed = scrubbed.replace(old, new)
+    if scrubbed == block:
+        return []
+    journal.put(relpath, replace_block(text, SERVICE_LOG, scrubbed).encode("utf-8"), current)
+    return [relpath]
+
+
 def mentions(root: Path, needles: Iterable[str]) -> list[str]:
     """Notes that still contain any of `needles` (free text, reminder digests): for a manual look."""
     wanted = [n.encode("utf-8") for n in needles if n and len(n) >= 2]
@@ -116,6 +144,7 @@ def forget_customer(vault: Vault, plan: ForgetPlan, *, operator: str, now: dt.da
     with booking_lock(vault.root), transaction(vault.root, "forget", lock=BOOKING) as journal:
         result = Scrubber(vault.root, vault.loaded_stamp).apply(plan)
         result.changed += _scrub_campaigns(vault, plan, journal)
+        result.changed += _scrub_service_log(vault, plan, journal)
         journal.append(AUDIT_LOG, audit_line(action="forget", customer=plan.customer.id, at=now, operator=operator,
                                              files=result.changed))
     return Erased(1, result.changed, result.skipped, mentions(vault.root, identifying(plan.customer)))
@@ -128,6 +157,7 @@ def purge_customers(vault: Vault, plan: PurgePlan, *, operator: str, now: dt.dat
         for forget_plan, _ in plan.plans:
             result = scrubber.apply(forget_plan)
             result.changed += _scrub_campaigns(vault, forget_plan, journal)
+            result.changed += _scrub_service_log(vault, forget_plan, journal)
             journal.append(AUDIT_LOG, audit_line(action="purge", customer=forget_plan.customer.id, at=now,
                                                  operator=operator, files=result.changed))
             changed += result.changed
