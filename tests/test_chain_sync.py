@@ -197,3 +197,22 @@ def test_the_vault_cannot_make_git_run_code(stores, tmp_path):
     assert result.returncode == 1 and "会让 git 执行程序的设置" in result.stderr
     assert "core.fsmonitor" in result.stderr
     assert not marker.exists()
+
+
+def test_the_dashboards_own_blocks_never_pile_up_as_other_versions(stores):
+    """Every store's `log` rewrites the dashboard's 服务日志 block: regenerated data, not text to keep twice."""
+    hq, sh, bj = stores
+    walk_in = ("--service", "全身推拿", "--customer", "张三")
+    assert vcrm(sh, "log", *walk_in, "--at", "2026-02-12 10:00").returncode == 0
+    synced(sh), synced(bj)
+    for round_ in range(2):
+        assert vcrm(sh, "log", *walk_in, "--at", f"2026-02-1{3 + round_} 11:00").returncode == 0
+        assert vcrm(bj, "log", *walk_in, "--at", f"2026-02-1{3 + round_} 16:00").returncode == 0
+        synced(sh), synced(bj), synced(sh)
+    for store_dir in (sh, bj):
+        text = (store_dir / "服务追踪表.md").read_text(encoding="utf-8")
+        assert "同步合并时保留的另一版本" not in text and "<<<<<<<" not in text
+        assert text.count("<!-- vaultcrm:服务日志 开始 -->") == 1
+    assert vcrm(bj, "stats", "--at", "2026-02-15 20:00").returncode == 0
+    block = (bj / "服务追踪表.md").read_text(encoding="utf-8").split("<!-- vaultcrm:服务日志 开始 -->")[1]
+    assert block.count("全身推拿") == 5  # every store's services, after the merge

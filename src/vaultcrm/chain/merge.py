@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import yaml
 from yaml.constructor import SafeConstructor
 
+from ..vault.blocks import read_block, replace_block
 from ..vault.edit import EditError, edit_frontmatter, split_note
 
 MISSING = object()
@@ -161,9 +162,28 @@ def _parts(text: str) -> tuple[str, str, str, str] | None:
 LineMerge = Callable[[str, str, str], "str | None"]
 
 
+_BLOCK_START = re.compile(r"<!-- vaultcrm:(\S+) 开始 -->")
+
+
+def _settle_blocks(base: str, ours: str, theirs: str, later: str) -> tuple[str, str, str]:
+    """vaultcrm's own blocks (the dashboard's 服务日志, its statistics) are regenerated data that every
+    store rewrites: the later side's block stands in all three versions, so they never compete as text
+    (and the next `stats` rebuilds them from the merged notes anyway)."""
+    for name in dict.fromkeys(_BLOCK_START.findall(ours)):
+        mine, other = read_block(ours, name), read_block(theirs, name)
+        if mine is None or other is None:
+            continue
+        content = mine if later == "ours" else other
+        ours, theirs = replace_block(ours, name, content), replace_block(theirs, name, content)
+        if read_block(base, name) is not None:
+            base = replace_block(base, name, content)
+    return base, ours, theirs
+
+
 def merge_body(base: str, ours: str, theirs: str, later: str, other_label: str,
                merge_lines: LineMerge | None = None) -> tuple[str, bool]:
     """(body, kept both): one side's change, a clean line merge, or the later body plus the other below."""
+    base, ours, theirs = _settle_blocks(base, ours, theirs, later)
     if ours == theirs or theirs == base:
         return ours, False
     if ours == base:
