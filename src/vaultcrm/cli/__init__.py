@@ -11,19 +11,22 @@ import sys
 
 import typer
 
-from .base import app, console_err
+from .base import console_err, load_commands
 from .chinese import install as _install_chinese, show_error
-from . import check as _check  # noqa: F401  (registers commands)
-from . import init as _init  # noqa: F401
-from . import stats as _stats, report as _report, export as _export  # noqa: F401
-from . import booking as _booking, agenda as _agenda  # noqa: F401
-from . import customer as _customer, membership as _membership, imports as _imports  # noqa: F401
-from . import log as _log  # noqa: F401  (also registers `follow`)
-from . import remind as _remind  # noqa: F401
-from . import watch as _watch  # noqa: F401
-from . import backup as _backup, privacy as _privacy  # noqa: F401  (backup, restore, forget, purge)
+
+# The commands are listed in `commands.COMMANDS` (one row each); a command's module is imported when it runs.
 
 _install_chinese()  # click's and typer's own help and usage texts in Chinese
+
+
+def __getattr__(name: str):
+    """`vaultcrm.cli.app`: the typer app with every command registered (for tests and tools that walk it)."""
+    if name == "app":
+        from .base import app
+
+        load_commands()
+        return app
+    raise AttributeError(name)
 
 
 def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
@@ -54,6 +57,8 @@ def main() -> None:
     usage_errors, aborts = _click_exceptions()
     try:
         # Without standalone mode click returns (not raises) the code of a `typer.Exit`.
+        from .base import app
+
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except VaultCRMError as exc:
