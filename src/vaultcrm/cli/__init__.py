@@ -7,6 +7,7 @@ and where the full report was logged, never a traceback.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import typer
@@ -55,6 +56,10 @@ def main() -> None:
     from .base import log_crash
 
     usage_errors, aborts = _click_exceptions()
+    collecting = gc.isenabled()
+    # A command builds many objects that live until it exits and makes little cyclic garbage: with the
+    # collector on, building 100,000 models costs four times as much. `watch`, which runs on, turns it back on.
+    gc.disable()
     try:
         # Without standalone mode click returns (not raises) the code of a `typer.Exit`.
         from .base import app
@@ -82,3 +87,6 @@ def main() -> None:
         console_err.print(f"[red]意外错误：{type(exc).__name__}: {exc}[/red]（详细信息已记录到 {path}）",
                           highlight=False)
         sys.exit(1)
+    finally:
+        if collecting:
+            gc.enable()
