@@ -28,7 +28,7 @@ ROWS: list[tuple[str, list[str], float, bool]] = [
     ("customer show", ["customer", "show", "C-0001", "--at", AT], 0.05, False),
     ("remind", ["remind", "--at", AT], 0.05, True),
     ("stats --date", ["stats", "--date", "2025-06-01", "--format", "json"], 0.05, False),
-    ("report", ["report", "--month", "2025-06", "--at", AT], 0.05, False),
+    ("report", ["report", "technicians", "--month", "2025-06", "--at", AT], 0.05, False),
     ("customer list", ["customer", "list", "--at", AT], 0.1, False),
     ("stats (nothing changed)", ["stats"], 0.1, True),
     ("follow plan", ["follow", "plan", "--at", AT], 0.1, True),
