@@ -229,6 +229,14 @@ class VaultIndex:
         history.services.sort(key=_sort_key_service)
         return history
 
+    def services_of(self, customer_key: str) -> list[ServiceRecord]:
+        """One customer's service records in date order, building no appointment or follow-up."""
+        if "histories" in self.__dict__:
+            found = self.histories.get(customer_key)
+            return list(found.services) if found else []
+        ids = self._customer_ids["services"].get(customer_key, ())
+        return sorted((self.services[i] for i in ids), key=_sort_key_service)
+
     def keys_served_since(self, first: dt.date) -> set[str]:
         """Customer keys with a service record dated `first` or later, found from plain data."""
         wanted = {i for day, ids in self._service_dates.items() if day >= first for i in ids}
