@@ -39,16 +39,17 @@ ROWS: list[tuple[str, list[str], float, bool]] = [
 MEMORY_ROWS = ("check", "stats (nothing changed)", "follow plan")
 
 
-def env() -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if k not in ("VAULTCRM_VAULT", "PYTHONDONTWRITEBYTECODE")}
-    out["PYTHONPATH"] = str(SRC) + (os.pathsep + out["PYTHONPATH"] if out.get("PYTHONPATH") else "")
+def env(src: Path | None = None) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items()
+           if k not in ("VAULTCRM_VAULT", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    out["PYTHONPATH"] = str(src or SRC)
     return out
 
 
-def run_once(argv: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
-    """(seconds, peak RSS in bytes, exit code) of one child process."""
+def run_once(argv: list[str], cwd: Path | None = None, src: Path | None = None) -> tuple[float, int, int]:
+    """(seconds, peak RSS in bytes, exit code) of one child process (`src`: the checkout it runs)."""
     started = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env(), cwd=cwd)
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env(src), cwd=cwd)
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     return time.perf_counter() - started, usage.ru_maxrss * 1024, child.returncode
@@ -72,6 +73,31 @@ def restore(root: Path) -> None:
 
 def vaultcrm(root: Path, args: list[str]) -> list[str]:
     return [sys.executable, "-m", "vaultcrm", "--vault", str(root), *args]
+
+
+def compare_rows(root: Path, repeat: int, other: Path, only: set[str] | None = None
+                 ) -> list[tuple[str, float, float, float]]:
+    """[(label, best seconds of `other`, best seconds of this checkout, budget)], the two run alternately so
+    that both see the same load on a shared machine."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="vaultcrm-bench-") as tmp:
+        for src in (other, SRC):
+            run_once(vaultcrm(root, ["stats"]), src=src)
+            restore(root)
+        for label, args, budget, writes in ROWS:
+            if only and label not in only:
+                continue
+            args = [a.replace("{tmp}", tmp) for a in args]
+            best = {other: float("inf"), SRC: float("inf")}
+            for _ in range(repeat):
+                for src in (other, SRC):
+                    if label == "stats (nothing changed)":
+                        run_once(vaultcrm(root, args), src=src)
+                    best[src] = min(best[src], run_once(vaultcrm(root, args), src=src)[0])
+                    if writes:
+                        restore(root)
+            results.append((label, best[other], best[SRC], budget))
+    return results
 
 
 def time_rows(root: Path, repeat: int, only: set[str] | None = None) -> list[tuple[str, float, int, float]]:
@@ -105,18 +131,18 @@ def time_rows(root: Path, repeat: int, only: set[str] | None = None) -> list[tup
     return results
 
 
-def startup_rows(repeat: int) -> list[tuple[str, float, int, float | None]]:
+def startup_rows(repeat: int, src: Path | None = None) -> list[tuple[str, float, int, float | None]]:
     """`vaultcrm --help`, and `customer show` on a small vault (the example vault), in absolute seconds."""
     small = HERE.parent / "example_vault"
     rows = []
     with tempfile.TemporaryDirectory(prefix="vaultcrm-small-") as tmp:
         vault = Path(tmp) / "v"
         shutil.copytree(small, vault)
-        run_once(vaultcrm(vault, ["check"]))
+        run_once(vaultcrm(vault, ["check"]), src=src)
         for label, argv, budget in (("vaultcrm --help", [sys.executable, "-m", "vaultcrm", "--help"], 0.25),
                                     ("customer show (small vault)", vaultcrm(vault, ["customer", "show", "C-0001"]), 0.3),
                                     ("python -c pass (reference)", [sys.executable, "-c", "pass"], None)):
-            best = min(run_once(argv)[0] for _ in range(repeat))
+            best = min(run_once(argv, src=src)[0] for _ in range(repeat))
             rows.append((label, best, 0, budget))
     return rows
 
@@ -135,17 +161,18 @@ def watch_latency(root: Path, saves: int = 3) -> list[float]:
                 break
         time.sleep(1.0)
         notes = sorted((root / "服务记录").iterdir())[:saves]
-        for i, note in enumerate(notes):
+        for i, note in enumerate(notes):  # a new service note on an existing note's day: 实际服务数 goes up
             text = note.read_text(encoding="utf-8")
             day = re.search(r"服务日期: (\d{4}-\d{2}-\d{2})", text)
-            if not day:
+            sid = re.search(r"服务编号: (\S+)", text)
+            if not day or not sid:
                 continue
             daily = root / "统计" / "日报" / f"{day[1]}.md"
             before = daily.stat().st_mtime_ns if daily.exists() else 0
-            fee = re.search(r"服务费用: ¥(\d+)", text)
-            changed = text.replace(fee[0], f"服务费用: ¥{int(fee[1]) + 1 + i}") if fee else text + "\n"
+            new_id = f"SRV-2099-{90000 + i}"
+            target, changed = note.with_name(f"{new_id}.md"), text.replace(sid[0], f"服务编号: {new_id}")
             started = time.perf_counter()
-            note.write_text(changed, encoding="utf-8")
+            target.write_text(changed, encoding="utf-8")
             while time.perf_counter() - started < 30:
                 if daily.exists() and daily.stat().st_mtime_ns != before:
                     latencies.append(time.perf_counter() - started)

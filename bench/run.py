@@ -104,6 +104,20 @@ def table(size: int, repeat: int, only: set[str] | None, watch: bool) -> None:
                   f"{'':>9} {ok}  (all: {', '.join(f'{x:.2f}' for x in latencies)})")
 
 
+def compare(size: int, repeat: int, other: Path, only: set[str] | None) -> None:
+    """Before/after: every row run by `other` (another checkout's src/) and by this one, alternately."""
+    root = vault_of(size)
+    baseline(root)
+    t_base, parsed = timed(baseline, root)
+    rows = commands.compare_rows(root, repeat, other, only)
+    t_base = min(t_base, timed(baseline, root)[0])
+    print(f"\n{size} notes, loop {t_base:.3f} s, load average {os.getloadavg()[0]:.2f}; before = {other}")
+    print(f"  {'command':<26} {'before s':>9} {'ratio':>7} {'after s':>9} {'ratio':>7} {'budget':>7}")
+    for label, before, after, budget in rows:
+        print(f"  {label:<26} {before:9.3f} {before / t_base:7.3f} {after:9.3f} {after / t_base:7.3f} "
+              f"{'≤' + str(budget):>7} {'ok' if after / t_base <= budget else 'OVER'}")
+
+
 def run(size: int) -> None:
     root = vault_of(size)
     baseline(root)  # warm the OS page cache so every run reads from memory
@@ -135,7 +149,17 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="only these rows (labels as printed)")
     parser.add_argument("--no-watch", action="store_true", help="skip the watch row")
     parser.add_argument("--loads", action="store_true", help="also the in-process load rows")
+    parser.add_argument("--compare", type=Path, metavar="SRC",
+                        help="before/after: run every row with this src/ folder too, alternately with this checkout's")
     args = parser.parse_args()
+    if args.compare:
+        for label_src in (args.compare, None):
+            print(f"start-up, {label_src or commands.SRC}:")
+            for label, seconds, _, budget in commands.startup_rows(args.repeat, label_src):
+                print(f"  {label:<30} {seconds:8.3f} s  {'' if budget is None else '≤ ' + str(budget) + ' s'}")
+        for size in args.sizes:
+            compare(size, args.repeat, args.compare.resolve(), set(args.only) if args.only else None)
+        return
     print("start-up (seconds, best of runs):")
     for label, seconds, _, budget in commands.startup_rows(args.repeat):
         verdict = "" if budget is None else ("ok" if seconds <= budget else "OVER")
