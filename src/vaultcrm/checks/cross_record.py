@@ -46,9 +46,12 @@ def _duplicate_profile_fix(index: VaultIndex, records: list) -> str:
 
 def services_of_open_appointments(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
     """A service record means its appointment was served; `log` writes both, a crash may leave one."""
-    for srv in index.services.values():
-        app = index.appointments.get(srv.basics.appointment_id) if srv.basics.appointment_id else None
-        if app is None or app.status is AppointmentStatus.COMPLETED:
+    statuses = index.appointments.column("state", "status")  # plain data: only the records at fault are built
+    for srv_id, app_id in index.services.column("basics", "appointment_id").items():
+        if not app_id or app_id not in statuses or statuses[app_id] is AppointmentStatus.COMPLETED:
+            continue
+        srv, app = index.services[srv_id], index.appointments[app_id]
+        if app.status is AppointmentStatus.COMPLETED:
             continue
         force = " --force" if app.status in TERMINAL_STATUSES else ""
         yield error(srv.path, record_line(index.root, srv, ("服务基本信息", "预约编号")),
@@ -58,10 +61,10 @@ def services_of_open_appointments(index: VaultIndex, settings: Settings) -> Iter
 
 def followups_of_missing_customers(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
     """A follow-up for a 客户编号 no profile holds: an open one would remind staff to call nobody."""
-    for flw in index.followups.values():
-        customer_id = flw.customer.customer_id
+    for flw_id, customer_id in index.followups.column("customer", "customer_id").items():
         if not customer_id or customer_id in index.customers:
             continue
+        flw = index.followups[flw_id]
         line = record_line(index.root, flw, ("客户信息", "客户编号"))
         message = f"回访 {flw.id} 的客户编号 {customer_id} 没有对应的客户档案"
         if flw.basics.status in (None, FollowUpStatus.PLANNED):
@@ -98,24 +101,26 @@ def profile_file_names(index: VaultIndex, settings: Settings) -> Iterable[Diagno
 
 def unknown_customers(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
     """Appointments and service records (follow-ups: followups_of_missing_customers) of a missing profile."""
-    for record in (*index.appointments.values(), *index.services.values()):
-        info = record.info if isinstance(record, Appointment) else record.customer
-        if info.customer_id and info.customer_id not in index.customers:
-            section = "预约信息" if isinstance(record, Appointment) else "客户信息"
-            yield warning(record.path, record_line(index.root, record, (section, "客户编号")),
-                          f"客户编号 {info.customer_id} 没有对应的客户档案")
+    for table, part, section in ((index.appointments, "info", "预约信息"), (index.services, "customer", "客户信息")):
+        for record_id, customer_id in table.column(part, "customer_id").items():
+            if customer_id and customer_id not in index.customers:
+                record = table[record_id]
+                yield warning(record.path, record_line(index.root, record, (section, "客户编号")),
+                              f"客户编号 {customer_id} 没有对应的客户档案")
 
 
 def unknown_appointments(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
-    for srv in index.services.values():
-        app = srv.basics.appointment_id
+    for srv_id, app in index.services.column("basics", "appointment_id").items():
         if app and app not in index.appointments:
+            srv = index.services[srv_id]
             yield warning(srv.path, record_line(index.root, srv, ("服务基本信息", "预约编号")),
                           f"预约编号 {app} 找不到对应的预约")
 
 
 def unknown_catalogue_names(index: VaultIndex, settings: Settings) -> Iterable[Diagnostic]:
     """Once the config lists services or technicians, other names are probably typos."""
+    if not settings.services and not settings.technicians:
+        return
     for record in (*index.appointments.values(), *index.services.values()):
         if isinstance(record, Appointment):
             service, tech, section, tech_key = (record.service.service, record.service.technician, "服务信息", "技师安排")

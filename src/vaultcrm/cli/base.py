@@ -3,18 +3,68 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import traceback
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.main
 from rich.console import Console
+from typer.core import TyperGroup
 
 from ..vault.perms import follow_vault
 from ..vault.writer import confine
+from .commands import COMMANDS
+
+
+def load_commands(*names: str) -> None:
+    """Import the cli modules that register these top-level commands (all of them when none is named)."""
+    for name in names or tuple(COMMANDS):
+        for module in COMMANDS[name][0]:
+            importlib.import_module(f"{__package__}.{module}")
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: lists every command of `commands.COMMANDS`, imports a command's module on first use."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
+
+    def get_command(self, ctx, cmd_name: str):
+        if self.commands.get(cmd_name) is None and cmd_name in COMMANDS:
+            load_commands(cmd_name)
+            for name, command in typer.main.get_group(app).commands.items():
+                if self.commands.get(name) is None:
+                    self.commands[name] = command
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx, formatter) -> None:
+        """`vaultcrm --help`: the one-line helps from the table, without importing any command."""
+        from typer.core import TyperCommand
+
+        loaded = dict(self.commands)
+        try:
+            for name, (_, text) in COMMANDS.items():
+                self.commands.setdefault(name, TyperCommand(name, help=text, hidden=not text))
+            super().format_commands(ctx, formatter)
+        finally:
+            self.commands.clear()
+            self.commands.update(loaded)
+
+    def resolve_command(self, ctx, args):
+        for name in COMMANDS:  # a mistyped command is matched against every command, loaded or not
+            self.commands.setdefault(name, None)
+        try:
+            return super().resolve_command(ctx, args)
+        finally:
+            for name in [n for n, c in self.commands.items() if c is None]:
+                del self.commands[name]
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     name="vaultcrm",
     help="健康养生馆的 Obsidian 客户管理工具：预约、服务记录、跟进、提醒与统计。",
     no_args_is_help=True,

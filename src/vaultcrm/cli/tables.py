@@ -33,6 +33,8 @@ _FOLDED_MIN = 8  # cells a folding column keeps at the least
 def _plain(cell) -> str:
     if isinstance(cell, Text):
         text = cell.plain
+    elif isinstance(cell, str) and "[" not in cell:  # no markup: the text as it is (10,000-row lists)
+        text = cell
     elif isinstance(cell, str):
         try:
             text = Text.from_markup(cell).plain
@@ -155,8 +157,7 @@ def print_table(table: Table, console: Console | None = None) -> None:
             _fold_columns(table, inner)
             console.print(table)
             return
-    for line in plain_lines(table):
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print("\n".join(plain_lines(table)), markup=False, highlight=False, soft_wrap=True)
 
 
 __all__ = ["plain_lines", "print_table"]

@@ -7,6 +7,7 @@ it can run under systemd, in tmux or from a test harness.
 
 from __future__ import annotations
 
+import gc
 import logging
 import logging.handlers
 import signal
@@ -124,6 +125,7 @@ def watch(
         raise UsageError("--interval 应在 0–3600 秒之间")
     if not 0 <= debounce <= 60:
         raise UsageError("--debounce 应在 0–60 秒之间")
+    gc.enable()  # watch runs for days: old indexes must be collected (one-shot commands run without)
     root = vault_root()
     watcher = Watcher(root, poll=poll, interval=interval or 1.0, debounce=debounce)
     logger = _file_log(root)

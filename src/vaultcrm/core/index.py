@@ -51,6 +51,16 @@ class RecordTable(Mapping[str, R], Generic[R]):
     def __contains__(self, record_id: object) -> bool:
         return record_id in self._items
 
+    def column(self, *names: str) -> dict[str, object]:
+        """ID → the value at `names` (field names, e.g. "info", "customer_id") of every record, without
+        building models."""
+        out: dict[str, object] = {}
+        for record_id, value in self._items.items():
+            for name in names:
+                value = value[name] if type(value) is dict else getattr(value, name)
+            out[record_id] = value
+        return out
+
     def dates(self, section: str, key: str) -> dict[dt.date, list[str]]:
         """IDs by the date at `section.key` (field names), read without building models."""
         table: dict[dt.date, list[str]] = defaultdict(list)
@@ -233,6 +243,19 @@ class VaultIndex:
         history.appointments.sort(key=_sort_key_appointment)
         history.services.sort(key=_sort_key_service)
         return history
+
+    def services_of(self, customer_key: str) -> list[ServiceRecord]:
+        """One customer's service records in date order, building no appointment or follow-up."""
+        if "histories" in self.__dict__:
+            found = self.histories.get(customer_key)
+            return list(found.services) if found else []
+        ids = self._customer_ids["services"].get(customer_key, ())
+        return sorted((self.services[i] for i in ids), key=_sort_key_service)
+
+    def keys_served_since(self, first: dt.date) -> set[str]:
+        """Customer keys with a service record dated `first` or later, found from plain data."""
+        wanted = {i for day, ids in self._service_dates.items() if day >= first for i in ids}
+        return {key for key, ids in self._customer_ids["services"].items() if not wanted.isdisjoint(ids)}
 
     def services_sorted(self) -> list[ServiceRecord]:
         return sorted(self.services.values(), key=_sort_key_service)

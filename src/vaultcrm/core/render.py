@@ -13,9 +13,6 @@ from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
-
 from ..errors import VaultCRMError
 from ..values import format_minutes, format_money
 from ..vault.yamlfmt import scalar
@@ -109,7 +106,11 @@ def _wikilink(value) -> str:
 
 
 @lru_cache(maxsize=8)
-def environment(override: str | None = None) -> ImmutableSandboxedEnvironment:
+def environment(override: str | None = None):
+    """The sandboxed Jinja2 environment (jinja2 is imported here, by the first command that renders)."""
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     loaders = [FileSystemLoader(str(templates_dir()))]
     if override and Path(override).is_dir():
         loaders.insert(0, FileSystemLoader(override))
@@ -125,6 +126,9 @@ def environment(override: str | None = None) -> ImmutableSandboxedEnvironment:
 
 def render(name: str, override_dir: Path | None = None, **context) -> str:
     """Render a template; a broken or unsafe user override is refused with a message naming its file."""
+    from jinja2 import TemplateError
+    from jinja2.sandbox import SecurityError
+
     env = environment(str(override_dir) if override_dir else None)
     try:
         return env.get_template(name).render(**context)

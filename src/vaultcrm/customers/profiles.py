@@ -157,7 +157,8 @@ def refresh_profiles(vault: Vault, today: dt.date) -> Refresh:
     result = Refresh()
     index = vault.index
     for customer in sorted(index.customers.values(), key=lambda c: c.id):
-        changes = managed_changes(customer, index.history(customer.id), vault.settings, today)
+        history = CustomerHistory(customer, services=index.services_of(customer.id))  # all the tag rules read
+        changes = managed_changes(customer, history, vault.settings, today)
         if not changes:
             continue
         try:

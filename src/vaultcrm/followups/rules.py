@@ -161,8 +161,12 @@ def plan_followups(index: VaultIndex, rules: FollowUpRules, today: dt.date, *,
     fresh = set(fresh)
     oldest = today - dt.timedelta(days=rules.plan_lookback_days)
     flw_by_service = index.followups.dates("basics", "service_id")  # from plain data: no models built
+    if histories is None:
+        keys = _candidates(index, rules, today, oldest)
+        keys.update(filter(None, (index.key_of(index.services[i]) for i in fresh if i in index.services)))
+        histories = {key: index.history(key) for key in sorted(keys)}
     planned: list[Planned] = []
-    for key, history in (index.histories if histories is None else histories).items():
+    for key, history in histories.items():
         mine = []
         for p in proposals(history, key, rules, today):
             if p.due < oldest and not (p.service is not None and p.service.id in fresh):
@@ -179,6 +183,21 @@ def plan_followups(index: VaultIndex, rules: FollowUpRules, today: dt.date, *,
             mine = [p for p in mine if p.kind != REGULAR]
         planned.extend(mine)
     return sorted(planned, key=lambda p: (p.due, p.customer_key, p.kind))
+
+
+def _candidates(index: VaultIndex, rules: FollowUpRules, today: dt.date, oldest: dt.date) -> set[str]:
+    """The customers whose history can propose a follow-up due on `oldest` or later, found from plain data.
+
+    A proposal follows a service by at most `reach` days (a first visit, a problem) or a service in the
+    regular window; a package's midpoint needs a profile with a package. Everyone else's proposals would
+    all be dropped as overdue, so their histories (and models) are not built at all.
+    """
+    reach = max(0, rules.new_customer_days, math.ceil(rules.problem_hours / 24))
+    first = min(oldest - dt.timedelta(days=reach), today - dt.timedelta(days=rules.regular_window_days))
+    keys = index.keys_served_since(first)
+    if rules.package_midpoint:
+        keys.update(cid for cid, packages in index.customers.column("packages").items() if packages)
+    return keys
 
 
 def followup_record(p: Planned, method: Channel = Channel.PHONE) -> FollowUp:

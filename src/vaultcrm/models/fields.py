@@ -86,7 +86,7 @@ def ref(alias: str, default=None, **kw):
 class Section(BaseModel):
     """A mapping of a note's frontmatter. Unknown keys are the user's: kept in the file, not modelled."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", validate_assignment=False)
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", validate_assignment=False, defer_build=True)
 
 
 class Record(Section):

@@ -1,0 +1,56 @@
+"""Commands are imported on use: `vaultcrm --help` lists them all from `cli/commands.py` without loading one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import typer.main
+
+from vaultcrm.cli import app
+from vaultcrm.cli.commands import COMMANDS
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def test_the_table_names_every_command_with_its_own_help():
+    group = typer.main.get_command(app)
+    assert set(group.commands) == set(COMMANDS)
+    for name, (_, text) in COMMANDS.items():
+        command = group.commands[name]
+        assert (command.help or "").split("\n\n")[0].strip() == text if text else command.hidden, name
+
+
+def _modules_after(*args: str) -> set[str]:
+    code = ("import sys\nsys.argv = ['vaultcrm', *sys.argv[1:]]\nfrom vaultcrm.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}, timeout=60)
+    return set(done.stderr.split())
+
+
+def test_help_lists_every_command_without_importing_them():
+    done = subprocess.run([sys.executable, "-m", "vaultcrm", "--help"], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert done.returncode == 0
+    for name, (_, text) in COMMANDS.items():
+        assert (f"  {name} " in done.stdout) == bool(text), name  # a hidden command is not listed
+    assert "检查库中所有笔记" in done.stdout
+    loaded = _modules_after("--help")
+    assert not {"pydantic", "jinja2", "vaultcrm.core.loader", "vaultcrm.cli.booking"} & loaded
+
+
+def test_a_command_imports_its_own_module_only():
+    loaded = _modules_after("book", "--help")
+    assert "vaultcrm.cli.booking" in loaded
+    assert not {"vaultcrm.cli.customer", "vaultcrm.cli.stats", "vaultcrm.cli.watch", "jinja2"} & loaded
+
+
+def test_a_mistyped_command_is_matched_against_commands_not_yet_loaded(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "vaultcrm", "--vault", str(tmp_path), "custmer"],
+                          capture_output=True, text=True, env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+                          timeout=60)
+    assert done.returncode == 2
+    assert "没有命令「custmer」" in done.stderr and "customer" in done.stderr
