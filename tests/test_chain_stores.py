@@ -132,3 +132,15 @@ def test_machine_state_is_never_committed(tmp_path):
     assert ".vaultcrm" not in status and "vaultcrm.yaml" in status and ".gitignore" in status
     assert git(store, "check-ignore", ".vaultcrm/store").returncode == 0
     assert "merge-driver %O %A %B %P" in git(store, "config", "merge.vaultcrm.driver").stdout
+
+
+def test_csv_export_carries_the_store_last_in_a_chain_only(chain, cli, monkeypatch, tmp_path):
+    import csv
+
+    monkeypatch.setenv("VAULTCRM_STORE", "SH01")
+    assert book(cli, chain).exit_code == 0
+    out = tmp_path / "导出"
+    assert cli(chain, "export", "csv", "--out", str(out)).exit_code == 0
+    rows = list(csv.DictReader((out / "预约.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert list(rows[0])[-2:] == ["门店", "笔记路径"] and rows[0]["门店"] == "SH01"
+    assert "门店" not in next(csv.reader((out / "跟进.csv").read_text(encoding="utf-8-sig").splitlines()))

@@ -18,6 +18,7 @@ ALLOWED = COMMAND_NAMES | {
     "vaultcrm", "python", "Obsidian", "CSV", "Excel", "iCalendar", "UTF", "BOM", "GBK", "xlsx", "zip", "ics",
     "cron", "YAML", "frontmatter", "Tab", "text", "json", "md", "csv", "technicians", "services", "customers",
     "APP", "SRV", "FLW", "ID", "YYYY", "MM", "DD", "HH", "VAULTCRM_VAULT",
+    "WL", "LV", "SER", "CMP", "SH", "BJ", "campaigns", "stores", "git", "rebase", "merge", "driver",
     "PENDING", "CONFIRMED", "IN_PROGRESS", "COMPLETED", "CANCELLED", "NO_SHOW", "all",
 }
 _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*")

@@ -53,7 +53,7 @@ def _print_plan(plan: LeavePlan, *, done: bool) -> None:
 
 @app.command()
 def leave(
-    technician: Annotated[str, typer.Argument(metavar="TECHNICIAN", help="请假的技师")],
+    technician: Annotated[str, typer.Argument(metavar="技师", help="请假的技师")],
     date: Annotated[Opt, typer.Option("--date", "-d", help="请假开始日期 YYYY-MM-DD，或 今天/明天")] = None,
     to: Annotated[Opt, typer.Option("--to", help="请假结束日期（含当天；默认同 --date）")] = None,
     start: Annotated[Opt, typer.Option("--from", help="开始日从几点起请假 HH:MM（默认全天）")] = None,

@@ -47,10 +47,10 @@ def sync() -> None:
 
 @app.command("merge-driver", hidden=True)
 def merge_driver(
-    base: Annotated[str, typer.Argument()],
-    ours: Annotated[str, typer.Argument()],
-    theirs: Annotated[str, typer.Argument()],
-    path: Annotated[str, typer.Argument()],
+    base: Annotated[str, typer.Argument(metavar="共同祖先", help="git 给的共同祖先版本（%O）")],
+    ours: Annotated[str, typer.Argument(metavar="本方版本", help="本方版本（%A），合并结果写回这里")],
+    theirs: Annotated[str, typer.Argument(metavar="对方版本", help="对方版本（%B）")],
+    path: Annotated[str, typer.Argument(metavar="笔记路径", help="笔记在库中的路径（%P）")],
 ) -> None:
     """git 合并驱动（由 git 调用）：按 YAML 字段合并笔记的两个版本。"""
     try:

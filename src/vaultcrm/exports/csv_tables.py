@@ -123,8 +123,13 @@ def _row(record: Record, columns: list[tuple[str, tuple[str, ...]]]) -> list[str
     return row + [record.path]
 
 
+STORE = ("store",)  # 门店: a chain's records carry it; it comes last, and not at all in a single-store vault
+
+
 def csv_data(model: type[Record], records: list[Record]) -> bytes:
     columns = columns_of(model)
+    chain = any(getattr(record, "store", None) for record in records)
+    columns = [c for c in columns if c[1] != STORE] + ([c for c in columns if c[1] == STORE] if chain else [])
     return csv_bytes([name for name, _ in columns] + [PATH_COLUMN],
                      (_row(record, columns) for record in sorted(records, key=lambda r: r.record_id)))
 
