@@ -19,6 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SRC = Path(os.environ.get("VAULTCRM_BENCH_SRC", HERE.parent / "src"))  # another checkout: its "before"
 AT = "2026-11-30 09:00"
+WEEK_BEFORE = "2025-06-01 09:00"  # `agenda`/`free` look a week ahead of this
 
 #: (label, arguments after `--vault ROOT`, budget as a ratio to the loop, writes notes)
 ROWS: list[tuple[str, list[str], float, bool]] = [
@@ -28,6 +29,13 @@ ROWS: list[tuple[str, list[str], float, bool]] = [
     ("customer show", ["customer", "show", "C-0001", "--at", AT], 0.05, False),
     ("remind", ["remind", "--at", AT], 0.05, True),
     ("stats --date", ["stats", "--date", "2025-06-01", "--format", "json"], 0.05, False),
+    # the calendar a week ahead of the stats day (issue 15 item 9): within stats --date's budget of ≤ 0.1×
+    ("agenda", ["agenda", "--date", "2025-06-08", "--at", WEEK_BEFORE], 0.1, False),
+    ("agenda --format json", ["agenda", "--date", "2025-06-08", "--format", "json", "--at", WEEK_BEFORE], 0.1, False),
+    ("free", ["free", "--service", "全身推拿", "--date", "2025-06-02", "--days", "7", "--limit", "0",
+              "--at", WEEK_BEFORE], 0.1, False),
+    ("free -c", ["free", "--service", "全身推拿", "--date", "2025-06-02", "--days", "7", "-c", "C-0001",
+                 "--at", WEEK_BEFORE], 0.1, False),
     ("report", ["report", "technicians", "--month", "2025-06", "--at", AT], 0.05, False),
     ("customer list", ["customer", "list", "--at", AT], 0.1, False),
     ("stats (nothing changed)", ["stats"], 0.1, True),

@@ -2,6 +2,7 @@
 
     python bench/run.py --sizes 10000 100000            # issue 17's command table
     python bench/run.py --sizes 10000 --loads           # the load rows below as well
+    python bench/run.py --sizes 100000 --no-watch --only "stats --date" agenda free   # some rows only
 
 Every row of the command table (`bench/commands.py`) runs as a real `vaultcrm` process against the size's
 vault, best of `--repeat` runs, as a ratio to the loop timed here; `check`, `stats` and `follow plan`

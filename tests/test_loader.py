@@ -40,6 +40,20 @@ def test_one_changed_note_is_the_only_one_parsed(vault):
     assert "APP-2026-004" not in again.index.appointments
 
 
+def test_a_deleted_note_leaves_the_cache_though_no_note_changed(vault):
+    from vaultcrm.core.config import load_settings
+    from vaultcrm.vault.cache import Cache, fingerprint
+
+    root = vault({f"预约/APP-2026-{n:03d}.md": note(n) for n in range(1, 11)})
+    load_vault(root)
+    (root / "预约/APP-2026-004.md").unlink()  # nothing is stale: only the count tells
+    again = load_vault(root)
+    assert (again.stats.parsed, again.stats.cached) == (0, 9)
+    cache = Cache(root, fingerprint(load_settings(root)[0].timezone))
+    cache.load()
+    assert sorted(path for path, _ in cache.entries()) == sorted(again.files) and len(again.files) == 9
+
+
 def test_cached_diagnostics_are_reported_again(vault):
     root = vault({"a.md": note(1, day="明天")})
     first = [str(d) for d in load_vault(root).diagnostics]

@@ -78,6 +78,7 @@ console_err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 class State:
     vault_option: Optional[Path] = None
+    loaded: object = None  # the last vault `open_vault` loaded: `cli.run` exits without freeing it
 
 
 state = State()
@@ -156,7 +157,8 @@ def open_vault(root: Path | None = None, show_progress: bool = True):
 
     root = vault_root() if root is None else root
     if not (show_progress and console_err.is_terminal):
-        return load_vault(root)
+        state.loaded = load_vault(root)
+        return state.loaded
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("读取笔记"), BarColumn(), MofNCompleteColumn(), console=console_err,
@@ -167,7 +169,8 @@ def open_vault(root: Path | None = None, show_progress: bool = True):
             if total > 2000:
                 bar.update(task, completed=done, total=total)
 
-        return load_vault(root, progress=report)
+        state.loaded = load_vault(root, progress=report)
+        return state.loaded
 
 
 def log_crash(exc: BaseException) -> Path:

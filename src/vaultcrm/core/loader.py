@@ -223,7 +223,8 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
                     records.append(record)
                 if progress and i % 500 == 0:
                     progress(stats.cached + i, len(files))
-            cache.retain(files.keys())
+            if stale or sum(map(len, cache.shards)) != len(files):  # else every entry is a file's: none to forget
+                cache.retain(files.keys())
             if use_cache:
                 cache.save()
         fresh = {r.path for r in records}
