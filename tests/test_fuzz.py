@@ -113,6 +113,22 @@ def skeleton(model: type[BaseModel]) -> st.SearchStrategy:
     return st.fixed_dictionaries({}, optional=parts)
 
 
+@pytest.mark.parametrize("fields", [
+    {"预约编号": "APP-2026-001", "预约信息": {"疗程序号": "2/8"}},  # written by hand without its 系列编号
+    {"预约编号": "APP-2026-001", "预约信息": {"使用套餐": "十次卡"}},
+    {"服务编号": "SRV-2026-001", "服务信息": {"原价": 198, "活动": "[[CMP-2026-001]]"}},  # no 优惠券 beside them
+], ids=["series-position-alone", "package-alone", "price-and-campaign-without-coupon"])
+def test_keys_written_only_when_set_survive_a_rewrite_on_their_own(fields):
+    """Found by the fuzz below: a key the template writes only when set is kept without its neighbours."""
+    text = "---\n" + yaml.safe_dump(fields, allow_unicode=True, sort_keys=False) + "---\n"
+    record, note = check_outcome(text.encode("utf-8"))
+    assert record is not None, note.diagnostics
+    written = render_record(Settings(), Path("/nonexistent-vault"), record)
+    again, note2 = parse_note(record.path or "fuzz.md", written.encode("utf-8"))
+    assert again is not None, note2.diagnostics
+    assert again.model_dump() == record.model_dump()
+
+
 @fuzz("template")
 @pytest.mark.parametrize("model", RECORD_TYPES, ids=lambda m: m.kind)
 @given(data=st.data())
