@@ -25,7 +25,7 @@ WEEK_BEFORE = "2025-06-01 09:00"  # `agenda`/`free` look a week ahead of this
 ROWS: list[tuple[str, list[str], float, bool]] = [
     ("book", ["book", "-c", "C-0001", "-d", "2026-12-01", "-t", "10:00", "-s", "足疗", "-y", "--at", AT], 0.05, True),
     ("log", ["log", "-c", "C-0002", "-s", "足疗", "--technician", "李师傅", "--at", AT], 0.05, True),
-    ("status", ["status", "APP-2024-00001", "服务中", "--at", AT], 0.05, True),
+    ("status", ["status", "APP-2024-00005", "服务中", "--at", AT], 0.05, True),
     ("customer show", ["customer", "show", "C-0001", "--at", AT], 0.05, False),
     ("remind", ["remind", "--at", AT], 0.05, True),
     ("stats --date", ["stats", "--date", "2025-06-01", "--format", "json"], 0.05, False),

@@ -137,7 +137,8 @@ def watch(
             reports = watcher.start()
             for report in reports:
                 out.show(report)
-            out.line(f"开始监视 {root}（{mode}），共 {watcher.status().notes} 篇笔记", watcher.now())
+            monitor = "；其他 vaultcrm 命令向本监视查询文件变化，不再逐篇检查" if watcher.serving else ""
+            out.line(f"开始监视 {root}（{mode}），共 {watcher.status().notes} 篇笔记{monitor}", watcher.now())
             watcher.run(stop, out.show)
     except KeyboardInterrupt:
         pass

@@ -139,6 +139,12 @@ class VaultIndex:
     def _tables(self) -> tuple[RecordTable, ...]:
         return (self.appointments, self.services, self.followups, self.customers, self.waitlist, self.leaves)
 
+    def prepare(self) -> None:
+        """Build the lookup tables most commands use now rather than on first use (the warm worker
+        does this while idle, so that its forked commands find them built)."""
+        for name in ("_by_phone", "_by_name", "_customer_ids", "_appointment_dates", "_service_dates"):
+            getattr(self, name)
+
     # -- lookups -----------------------------------------------------------------------------------
     def get(self, record_id: str) -> Record | None:
         for table in self._tables:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic
 from ..models import Record
-from ..vault.cache import SHARDS, Cache, Stamp, diagnostics_of, fingerprint, shard_of
+from ..vault import monitor
+from ..vault.cache import SHARDS, Cache, Stamp, diagnostics_of, fingerprint, oldest, shard_of
 from ..vault.reader import read_note
 from ..vault.scan import TEMP_MARK, scan
 from ..vault.writer import sweep_temp_files
@@ -41,6 +42,7 @@ class LoadStats:
     parsed: int = 0
     cached: int = 0
     seconds: float = 0.0
+    monitored: bool = False  # the files came from a watch's file monitor, not from a scan
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Vault:
     stats: LoadStats = field(default_factory=LoadStats)
     files: dict[str, Stamp] = field(default_factory=dict)  # path -> (mtime_ns, size, ctime_ns, inode) as read
     recovered: list[journal.Recovered] = field(default_factory=list)  # interrupted operations finished at load
+    token: str = ""  # the file monitor's token `files` is as good as (vault/monitor.py); "" without one
 
     def loaded_stamp(self, record: Record) -> tuple[int, int] | None:
         """(mtime_ns, size) of the record's note as it was read, for `store.update_record`."""
@@ -62,7 +65,7 @@ class Vault:
 
 
 def _refresh_shards(root: str, key: str, folder: str, shards: list[int],
-                    files: dict[str, Stamp]) -> dict[int, bytes] | None:
+                    files: dict[str, Stamp], token: str = "", rewrite: bool = False) -> dict[int, bytes] | None:
     """In a worker: bring these cache shards up to date with `files` and save them.
 
     Returns the shards (encoded) only when they could not be saved (a read-only vault), so the parsed
@@ -72,6 +75,9 @@ def _refresh_shards(root: str, key: str, folder: str, shards: list[int],
     base = Path(root)
     cache = Cache(base, key, Path(folder))
     cache.load(shards)
+    cache.token = token
+    if rewrite:
+        cache.dirty.update(shards)
     for path, stamp in files.items():
         if cache.get(path, stamp) is None:
             cache.put(path, stamp, read_note(base, path)[1])
@@ -90,7 +96,7 @@ def _refresh_in_workers(root: Path, cache: Cache, files: dict[str, Stamp], worke
     total = len(files)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         results = pool.map(_refresh_shards, [str(root)] * TASKS, [cache.key] * TASKS, [str(cache.folder)] * TASKS,
-                           groups, tasks)
+                           groups, tasks, [cache.token] * TASKS, [len(cache.dirty) == SHARDS] * TASKS)
         for group, task, unsaved in zip(groups, tasks, results):
             if unsaved is None:
                 cache.load(group)
@@ -131,7 +137,7 @@ def _sweep(root: Path, temp_files: list[str]) -> None:
 REUSE_LIMIT = 2000  # changed notes beyond which a reload starts afresh rather than from `previous`
 
 
-def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats: LoadStats
+def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats: LoadStats, token: str
             ) -> tuple[list[Record], list[tuple[str, dict]], list[Diagnostic]] | None:
     """Records for `files`, taking every unchanged note from `previous` (watch mode reloads this way).
 
@@ -163,6 +169,8 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
     cache = Cache(root, fingerprint(settings.timezone))
     touched = sorted({shard_of(path) for path in (*changed, *gone)})
     cache.load(touched)
+    # Only the changed notes were checked: the rest of a shard is as good as the token it was read with.
+    cache.token = oldest([token, *(cache.tokens[n] for n in touched)])
     for path in changed:
         record, note = read_note(root, path)
         cache.put(path, files[path], note)
@@ -175,13 +183,59 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
     return records, cached, diagnostics
 
 
+_warm: Vault | None = None  # a vault loaded before this process was forked to run a command (warm/)
+
+
+def serve_warm(vault: Vault | None) -> None:
+    """Let the next `load_vault` of `vault.root` start from `vault` (the warm worker's child process)."""
+    global _warm
+    _warm = vault
+
+
 def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool = True,
                workers: int | None = None, progress: Progress | None = None,
-               previous: Vault | None = None) -> Vault:
+               previous: Vault | None = None, changes: monitor.Changes | None = None) -> Vault:
     """Load every record of the vault. Raises ConfigError for a broken `vaultcrm.yaml`, nothing else.
 
-    `previous`, a load of the same vault, lets a reload parse only what changed since (watch mode).
+    `previous`, a load of the same vault, lets a reload parse only what changed since (watch mode);
+    `changes`, what watch's own file monitor saw since `previous` was loaded, spares it the scan.
+    Without them, a running watch is asked what changed since the cache was written (vault/monitor.py);
+    with no watch, or no answer to trust, every file is looked at.
     """
+    if (_warm is not None and previous is None and changes is None and settings is None and use_cache
+            and Path(root) == _warm.root):
+        return _from_warm(_warm.root, workers, progress)
+    return _load(root, settings, use_cache=use_cache, workers=workers, progress=progress, previous=previous,
+                 changes=changes)
+
+
+def _from_warm(root: Path, workers: int | None, progress: Progress | None) -> Vault:
+    """The warm vault itself when the watch saw no change since it was loaded, else reloaded from it.
+
+    Asked after any interrupted operation is finished, so the answer includes what that wrote. The
+    result is the next load's starting point (a command loads again under its lock).
+    """
+    global _warm
+    warm, _warm = _warm, None
+    recovered = journal.recover(root)
+    changes = monitor.ask(root, warm.token)
+    if changes is None or not changes.fresh:
+        vault = _load(root, workers=workers, progress=progress)
+    elif not (changes.files or changes.dirs or recovered) and load_settings(root)[0] == warm.settings:
+        vault = warm
+        vault.recovered = []
+    else:
+        vault = _load(root, workers=workers, progress=progress, previous=warm, changes=changes)
+    if recovered:
+        vault.recovered = recovered
+        vault.diagnostics.extend(journal.diagnostics(recovered))
+    _warm = vault
+    return vault
+
+
+def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = True,
+          workers: int | None = None, progress: Progress | None = None,
+          previous: Vault | None = None, changes: monitor.Changes | None = None) -> Vault:
     started = time.perf_counter()
     root = Path(root)
     recovered = journal.recover(root)  # a killed multi-note operation is finished before anything is read
@@ -192,18 +246,36 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
     gc.disable()
     try:
         leftovers: list[str] = []
-        files = scan(root, leftovers)
+        files: dict[str, Stamp] | None = None
+        cache: Cache | None = None
+        if changes is None and previous is None and use_cache:
+            cache = Cache(root, fingerprint(settings.timezone))
+            cache.load()
+            changes = monitor.ask(root, cache.since())
+            if changes is not None and changes.fresh:
+                files = monitor.apply_changes(root, cache.stamps(), changes, leftovers)
+        elif changes is not None and changes.fresh and previous is not None:
+            files = monitor.apply_changes(root, dict(previous.files), changes, leftovers)
+        stats.monitored = files is not None
+        if files is None:
+            files = scan(root, leftovers)
+        token = changes.token if changes is not None and use_cache else ""
         _sweep(root, leftovers)
         stats.files = len(files)
-        reused = _reload(previous, settings, files, stats) if previous is not None and use_cache else None
+        reused = _reload(previous, settings, files, stats, token) if previous is not None and use_cache else None
         if reused is not None:
             records, cached, diagnostics = reused
             index = VaultIndex(root, records, cached)
-            return _finish(Vault(root, settings, index, diagnostics, stats, files), started, progress, recovered)
+            return _finish(Vault(root, settings, index, diagnostics, stats, files, token=token), started, progress,
+                           recovered)
         scratch = None if use_cache else tempfile.TemporaryDirectory(prefix="vaultcrm-cache-")
-        cache = Cache(root, fingerprint(settings.timezone), Path(scratch.name) if scratch else None)
-        if use_cache:
-            cache.load()
+        if cache is None:
+            cache = Cache(root, fingerprint(settings.timezone), Path(scratch.name) if scratch else None)
+            if use_cache:
+                cache.load()
+        cache.token = token
+        if token and not changes.fresh:  # every shard gets this watch's token, or the next command scans
+            cache.dirty.update(range(SHARDS))
         get = cache.get
         found = {path: get(path, stamp) for path, stamp in files.items()}
         stale = [path for path, entry in found.items() if entry is None]
@@ -248,7 +320,7 @@ def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool 
         if gc_was_enabled:
             gc.freeze()  # what was loaded lives as long as the command: keep it out of later collections
             gc.enable()
-    return _finish(Vault(root, settings, index, diagnostics, stats, files), started, progress, recovered)
+    return _finish(Vault(root, settings, index, diagnostics, stats, files, token=token), started, progress, recovered)
 
 
 def _finish(vault: Vault, started: float, progress: Progress | None, recovered: list[journal.Recovered]) -> Vault:

@@ -34,12 +34,13 @@ from pydantic import BaseModel
 
 from ..diagnostics import Diagnostic, Severity
 from ..models import TYPE_BY_KIND, fields
+from .monitor import TOKEN
 from .reader import ParsedNote
 from .state import clear_junk, read_state
 from .writer import write_atomic
 
 SHARDS = 32
-FORMAT = 4
+FORMAT = 5
 MAX_SHARD = 256 << 20  # bytes; a shard of a million-note vault is a few tens of MB
 NAME = "notes-{:02d}.msgpack"
 OLD_NAMES = ("notes-{:02d}.pickle",)  # earlier formats: removed, never read
@@ -166,12 +167,21 @@ class _Shard(msgspec.Struct, array_like=True):
 
     format: int
     key: str
+    token: str  # the file monitor's token taken before these entries were checked against the files
     entries: msgspec.Raw  # dict[str, Entry], decoded once format and key are known to match
 
 
 _SHARD = msgspec.msgpack.Decoder(_Shard)
 _ENTRIES = msgspec.msgpack.Decoder(dict[str, Entry], dec_hook=_decode_hook)  # type: ignore[valid-type]
 _ENCODER = msgspec.msgpack.Encoder()
+
+
+def oldest(tokens: Iterable[str | None]) -> str:
+    """The earliest of monitor tokens of one watch; "" when one is missing or of another watch."""
+    tokens = list(tokens)
+    if not tokens or None in tokens or "" in tokens or len({t.partition(":")[0] for t in tokens}) != 1:
+        return ""
+    return min(tokens, key=lambda t: int(t.partition(":")[2]))
 
 
 def make_entry(stamp: Stamp, note: ParsedNote) -> object:
@@ -191,6 +201,8 @@ class Cache:
         self.folder = folder if folder is not None else self.root / ".vaultcrm" / "cache"
         self.key = key
         self.shards: list[dict[str, object]] = [{} for _ in range(SHARDS)]
+        self.tokens: list[str | None] = [None] * SHARDS  # None: no shard file was read
+        self.token = ""  # what `save` writes with each shard (vault/monitor.py)
         self.dirty: set[int] = set()
 
     def _file(self, n: int) -> Path:
@@ -203,12 +215,23 @@ class Cache:
             if shard.format != FORMAT or shard.key != self.key:
                 return False
             self.shards[n] = _ENTRIES.decode(shard.entries)
+            self.tokens[n] = shard.token if TOKEN.fullmatch(shard.token) else ""
         except (msgspec.DecodeError, RecursionError, ValueError, OverflowError):
             return False
         return True
 
     def encode(self, n: int) -> bytes:
-        return _ENCODER.encode(_Shard(FORMAT, self.key, msgspec.Raw(_ENCODER.encode(self.shards[n]))))
+        return _ENCODER.encode(_Shard(FORMAT, self.key, self.token, msgspec.Raw(_ENCODER.encode(self.shards[n]))))
+
+    def since(self) -> str | None:
+        """The oldest monitor token of the shards read, when every shard was read with one of one
+        watch; then every note changed since it is in the watch's answer, and the rest are as cached."""
+        return oldest(self.tokens) or None
+
+
+    def stamps(self) -> dict[str, Stamp]:
+        """Every cached note's path and the stamp its entry was made from."""
+        return {path: entry.stamp for shard in self.shards for path, entry in shard.items()}
 
     def load(self, shards: Iterable[int] | None = None) -> None:
         if not self._inside():

@@ -1,10 +1,14 @@
 """Watch mode: keep the statistics notes current while people edit the vault (`vaultcrm watch`).
 
 Why it is built this way:
-- File events are only a trigger. What changed is read from the loader's file table (path → mtime,
-  size, ctime, inode) before and after a reload, so merged, missed or out-of-order events (Obsidian writing in
-  place, editors saving through a temp file and a rename, sync tools, network drives polled every few
-  seconds) still end in the right notes being regenerated; a move is one path gone and one path new.
+- File events name the paths to look at; what changed is read from the loader's file table (path →
+  mtime, size, ctime, inode) before and after a reload, so merged or out-of-order events (Obsidian
+  writing in place, editors saving through a temp file and a rename, sync tools) still end in the right
+  notes being regenerated; a move is one path gone and one path new. Only the paths (and folders) the
+  events named are stat-ed again, not the whole vault; when the kernel dropped events, and with
+  `--poll` (network drives), the whole vault is scanned.
+- The same numbered events make the watch a file monitor for the other commands (`monitor.py`): they
+  ask it what changed since their cache was written instead of stat-ing every note.
 - A burst of saves is one regeneration: events are collected until the vault has been quiet for the
   debounce window (or for at most MAX_WAIT while events keep coming), then the vault is reloaded once.
   The parse cache makes a reload cost one parse per changed note.
@@ -42,6 +46,7 @@ from ..services.log_table import update_service_log
 from ..stats.notes import affected_periods, update_statistics
 from ..stats.periods import Month
 from ..vault.scan import SKIP_DIRS, is_ignored
+from .monitor import ChangeLog, MonitorServer
 
 if TYPE_CHECKING:
     from watchdog.events import FileSystemEvent
@@ -175,12 +180,14 @@ def touched_periods(old: VaultIndex, new: VaultIndex, changed: set[str]) -> Touc
 
 
 class _Queue:
-    """An event handler that hands events from the observer's thread to the watcher's loop."""
+    """An event handler that logs each event for the file monitor and hands it from the observer's
+    thread to the watcher's loop."""
 
-    def __init__(self, sink: queue.SimpleQueue):
-        self.sink = sink
+    def __init__(self, sink: queue.SimpleQueue, log: ChangeLog):
+        self.sink, self.log = sink, log
 
     def dispatch(self, event: FileSystemEvent) -> None:  # what watchdog calls on a handler
+        self.log.note(event)
         self.sink.put(event)
 
 
@@ -196,6 +203,22 @@ def _observer(poll: bool, interval: float):
     return (PollingObserver(timeout=interval) if poll else Observer()), triggers
 
 
+def _start_worker(root: Path):
+    """The warm worker (warm/server.py), on Linux, unless VAULTCRM_WARM=0; None when not started."""
+    import subprocess
+    import sys
+
+    from ..warm.client import DISABLE, address
+
+    if os.environ.get(DISABLE) == "0" or address(str(root)) is None:
+        return None
+    try:
+        return subprocess.Popen([sys.executable, "-m", "vaultcrm.warm.server", str(root), str(os.getpid())],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
 class Watcher:
     """Loads the vault, then regenerates the affected statistics after each quiet burst of changes."""
 
@@ -206,6 +229,10 @@ class Watcher:
         self.last_update: dt.datetime | None = None
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._observer = None
+        self._log = ChangeLog(self.root)  # every event, numbered: what changed since a load (monitor.py)
+        self._server: MonitorServer | None = None
+        self.serving = False  # the other commands can ask this watch what changed
+        self._worker = None  # the warm worker commands run in (warm/server.py)
         self._own: dict[str, Stamp | None] = {}  # notes we wrote, as we left them
         self._first: float | None = None  # monotonic times of the first and last unhandled change
         self._last: float | None = None
@@ -225,14 +252,20 @@ class Watcher:
         `vaultcrm.yaml` raises ConfigError: there is nothing sensible to watch with.
         """
         self._observer, triggers = _observer(self.poll, self.interval)
-        self._observer.schedule(_Queue(self._events), str(self.root), recursive=True, event_filter=triggers)
+        self._observer.schedule(_Queue(self._events, self._log), str(self.root), recursive=True,
+                                event_filter=triggers)
         try:
             self._observer.start()
         except OSError as exc:
             raise VaultCRMError(f"无法监视 {self.root} 的文件变化：{exc.strerror or exc}",
                                 details=["网络盘或同步文件夹请加 --poll 轮询；在 Linux 上也可调大 "
                                          "fs.inotify.max_user_watches / max_user_instances"]) from None
+        if not self.poll:  # a poll sees a change only seconds later: too late to answer a command
+            self._server = MonitorServer(self.root, self._log)
+            self.serving = self._server.start()
         self.vault = self._load()
+        if self.serving:
+            self._worker = _start_worker(self.root)
         self._today = self.now().date()
         reports: list[Report] = []
         written = self._regenerate(self.vault, None, None, True, reports)
@@ -256,6 +289,11 @@ class Watcher:
                 report(item)
 
     def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.terminate()
+            self._worker.wait(timeout=10)
+        if self._server is not None:
+            self._server.stop()
         if self._observer is not None and self._observer.is_alive():
             self._observer.stop()
             self._observer.join(timeout=5)
@@ -325,7 +363,10 @@ class Watcher:
         return dt.datetime.now(tz).replace(tzinfo=None, microsecond=0)
 
     def _load(self) -> Vault:
-        vault = load_vault(self.root, previous=self.vault)  # parses only the notes that changed
+        # Only the notes the events named are looked at, and only those that changed are parsed. A poll
+        # compares mtimes and sizes only (a sync tool may restore both): there the loader scans.
+        changes = None if self.poll else self._log.since(self.vault.token if self.vault is not None else None)
+        vault = load_vault(self.root, previous=self.vault, changes=changes)
         gc.unfreeze()  # load_vault freezes what it built for a one-shot command; here old indexes must go
         return vault
 
