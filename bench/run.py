@@ -87,15 +87,22 @@ def table(size: int, repeat: int, only: set[str] | None, watch: bool) -> None:
     baseline(root)  # warm the OS page cache so every run reads from memory
     t_base, parsed = min(timed(baseline, root) for _ in range(2))
     rows = commands.time_rows(root, repeat, only)
+    watched = commands.watched_rows(root, repeat, only) if watch else {}
     t_base_after, _ = timed(baseline, root)  # the machine is shared: the loop again, after the rows
     t_base = min(t_base, t_base_after)
     print(f"\n{size} notes ({parsed} frontmatters), loop read+CSafeLoader {t_base:.3f} s, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
-    print(f"  {'command':<30} {'seconds':>8} {'ratio':>7} {'budget':>7}  {'peak RSS':>9}")
+    print(f"  {'command':<30} {'seconds':>8} {'ratio':>7} {'budget':>7}  {'peak RSS':>9}     "
+          f"{'with watch running':>20}")
     for label, seconds, rss, budget in rows:
         ok = "" if label.startswith(" ") else ("ok" if seconds / t_base <= budget else "OVER")
         memory = f"{rss / 2**20:7.0f} MB" if label in commands.MEMORY_ROWS else ""
-        print(f"  {label:<30} {seconds:8.3f} {seconds / t_base:7.3f} {'≤' + str(budget):>7}  {memory:>9} {ok}")
+        warm = ""
+        if label in watched:
+            limit = commands.WATCHED_BUDGET.get(label)
+            verdict = "" if limit is None else (f" ≤{limit} s " + ("ok" if watched[label] <= limit else "OVER"))
+            warm = f"{watched[label]:8.3f} s {watched[label] / t_base:6.3f}{verdict}"
+        print(f"  {label:<30} {seconds:8.3f} {seconds / t_base:7.3f} {'≤' + str(budget):>7}  {memory:>9} {ok:<4} {warm}")
     if watch and (not only or "watch" in only):
         latencies = commands.watch_latency(root)
         if latencies:
@@ -148,7 +155,7 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=[10000])
     parser.add_argument("--repeat", type=int, default=3, help="runs per row; the best counts")
     parser.add_argument("--only", nargs="*", help="only these rows (labels as printed)")
-    parser.add_argument("--no-watch", action="store_true", help="skip the watch row")
+    parser.add_argument("--no-watch", action="store_true", help="skip the watch rows: save → daily note, and every command with a watch running")
     parser.add_argument("--loads", action="store_true", help="also the in-process load rows")
     parser.add_argument("--compare", type=Path, metavar="SRC",
                         help="before/after: run every row with this src/ folder too, alternately with this checkout's")

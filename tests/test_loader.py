@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vaultcrm.checks.cross_record import run_checks
 from vaultcrm.core import loader
@@ -186,3 +188,46 @@ def test_reload_from_a_previous_load_equals_a_fresh_load(vault):
     assert again.index.appointments["APP-2026-005"].path == "归档/5.md"
     cold = load_vault(root)  # the cache on disk was kept up to date by the reload
     assert cold.stats.parsed == 0 and dict(cold.index.appointments) == dict(fresh.index.appointments)
+
+
+def _order(index) -> list:
+    """Every table in iteration order (commands list records in it), and the duplicates."""
+    tables = [[(rid, r.path, r.model_dump()) for rid, r in table.items()] for table in index._tables]
+    return [tables, sorted((rid, [r.path for r in records]) for rid, records in index.duplicates.items())]
+
+
+OPERATIONS = st.lists(st.tuples(st.sampled_from(["edit", "delete", "create", "move", "renumber", "break"]),
+                                st.integers(1, 12), st.integers(1, 12)), min_size=1, max_size=6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rounds=st.lists(OPERATIONS, min_size=1, max_size=3))
+def test_a_chain_of_reloads_equals_a_fresh_load_in_order_too(tmp_path_factory, rounds):
+    """Edits, deletions, new notes, moves, a note renumbered onto another's ID (a duplicate) and back,
+    broken notes: each reload from the previous load gives the tables a fresh load gives, in its order."""
+    root = tmp_path_factory.mktemp("chain")
+    for n in range(1, 9):
+        (root / "预约").mkdir(exist_ok=True)
+        (root / "预约" / f"{n:02d}.md").write_text(note(n), encoding="utf-8")
+    current = load_vault(root)
+    for operations in rounds:
+        for op, a, b in operations:
+            path = root / "预约" / f"{a:02d}.md"
+            if op == "edit" and path.exists():
+                path.write_text(note(a, day=f"2026-03-{b:02d}"), encoding="utf-8")
+            elif op == "delete" and path.exists():
+                path.unlink()
+            elif op == "create":
+                (root / "新" / f"{a:02d}-{b}.md").parent.mkdir(exist_ok=True)
+                (root / "新" / f"{a:02d}-{b}.md").write_text(note(100 + a * 13 + b), encoding="utf-8")
+            elif op == "move" and path.exists():
+                (root / "归档").mkdir(exist_ok=True)
+                path.rename(root / "归档" / f"{a:02d}-{b}.md")
+            elif op == "renumber" and path.exists():
+                path.write_text(note(b), encoding="utf-8")  # now holds note b's ID: maybe taken twice
+            elif op == "break" and path.exists():
+                path.write_text(note(a, day="下周"), encoding="utf-8")
+        current = load_vault(root, previous=current)
+        fresh = load_vault(root, use_cache=False)
+        assert _order(current.index) == _order(fresh.index)
+        assert current.diagnostics == fresh.diagnostics

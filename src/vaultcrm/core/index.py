@@ -121,6 +121,63 @@ class VaultIndex:
                 as_record = [x if isinstance(x, Record) else rebuild(model, x) for x in (first, item)]
                 self.duplicates.setdefault(record_id, [as_record[0]]).append(as_record[1])
 
+    def _table(self, kind: str) -> RecordTable:
+        return {"APP": self.appointments, "SRV": self.services, "FLW": self.followups, "CUS": self.customers,
+                "WL": self.waitlist, "LV": self.leaves}[kind]
+
+    @cached_property
+    def ids_by_path(self) -> dict[str, tuple[str, str]]:
+        """path → (kind, ID) of every record in the tables."""
+        found: dict[str, tuple[str, str]] = {}
+        for table in self._tables:
+            kind = table.model.kind
+            for record_id, item in table._items.items():
+                found[item["path"] if type(item) is dict else item.path] = (kind, record_id)
+        return found
+
+    def updated(self, paths: set[str], records: list[Record]) -> VaultIndex | None:
+        """This index with the notes at `paths` read anew: their records now `records` (none for a note
+        that is gone or holds no record). Every table comes out in the order a fresh build gives (by
+        path). None when an ID would be taken twice: duplicates are sorted out by a fresh build."""
+        if self.duplicates:
+            return None
+        at = self.ids_by_path
+        new_at = {record.path: record for record in records}
+        if len(new_at) != len(records):
+            return None
+        index = VaultIndex(self.root)
+        path_ids = dict(at)
+        removed: dict[str, list[str]] = {}  # kind → IDs no longer in the vault (or moved)
+        kept: dict[str, list[Record]] = {}  # kind → records read anew at the path they were at
+        added: dict[str, list[Record]] = {}  # kind → records new at their path
+        for path in paths:
+            old, record = at.get(path), new_at.get(path)
+            if old is not None and record is not None and old == (record.kind, record.record_id):
+                kept.setdefault(record.kind, []).append(record)
+                continue
+            if old is not None:
+                removed.setdefault(old[0], []).append(old[1])
+                del path_ids[path]
+            if record is not None:
+                added.setdefault(record.kind, []).append(record)
+                path_ids[path] = (record.kind, record.record_id)
+        for table in self._tables:
+            kind = table.model.kind
+            items = dict(table._items)
+            for old_id in removed.get(kind, ()):
+                del items[old_id]
+            for record in kept.get(kind, ()):
+                items[record.record_id] = record  # the same key: its place in the order stays
+            for record in added.get(kind, ()):
+                if record.record_id in items:
+                    return None
+                items[record.record_id] = record
+            if kind in added:  # where a fresh build would put them: by path
+                items = dict(sorted(items.items(), key=lambda kv: kv[1]["path"] if type(kv[1]) is dict else kv[1].path))
+            index._table(kind)._items = items
+        index.__dict__["ids_by_path"] = path_ids
+        return index
+
     def by_path(self) -> dict[str, tuple[str, Record | dict]]:
         """path → (kind, record as stored: a model, or cached plain data), without building models."""
         found: dict[str, tuple[str, Record | dict]] = {}

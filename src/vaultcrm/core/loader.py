@@ -138,8 +138,8 @@ REUSE_LIMIT = 2000  # changed notes beyond which a reload starts afresh rather t
 
 
 def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats: LoadStats, token: str
-            ) -> tuple[list[Record], list[tuple[str, dict]], list[Diagnostic]] | None:
-    """Records for `files`, taking every unchanged note from `previous` (watch mode reloads this way).
+            ) -> tuple[VaultIndex, list[Diagnostic]] | None:
+    """The index for `files`, parsing only the notes changed since `previous` (watch mode reloads this way).
 
     None when a fresh load is simpler: other settings, many changes, or duplicate IDs in `previous`
     (a duplicate's record is not in the index tables, so it could not be carried over).
@@ -148,39 +148,36 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
     if settings != previous.settings or len(changed) > REUSE_LIMIT or previous.index.duplicates:
         return None
     root = previous.root
-    gone = previous.files.keys() - files.keys()
-    stored = previous.index.by_path()
-    old_diagnostics: dict[str, list[Diagnostic]] = {}
-    for d in previous.diagnostics:
-        old_diagnostics.setdefault(d.path, []).append(d)
-    records: list[Record] = []
-    cached: list[tuple[str, dict]] = []
-    diagnostics: list[Diagnostic] = []
-    fresh = set(changed)
-    for path in files:
-        if path in fresh:
-            continue
-        kind, item = stored.get(path, (None, None))
-        if isinstance(item, Record):
-            records.append(item)
-        elif item is not None:
-            cached.append((kind, item))
-        diagnostics.extend(old_diagnostics.get(path, ()))
+    touched_paths = {*changed, *(previous.files.keys() - files.keys())}
     cache = Cache(root, fingerprint(settings.timezone))
-    touched = sorted({shard_of(path) for path in (*changed, *gone)})
+    touched = sorted({shard_of(path) for path in touched_paths})
     cache.load(touched)
     # Only the changed notes were checked: the rest of a shard is as good as the token it was read with.
     cache.token = oldest([token, *(cache.tokens[n] for n in touched)])
+    fresh: list[Record] = []
+    diagnostics = [d for d in previous.diagnostics if d.path in files and d.path not in touched_paths]
     for path in changed:
         record, note = read_note(root, path)
         cache.put(path, files[path], note)
         if record is not None:
-            records.append(record)
+            fresh.append(record)
         diagnostics.extend(note.diagnostics)
     cache.retain(files.keys(), touched)
     cache.save()
     stats.parsed, stats.cached = len(changed), len(files) - len(changed)
-    return records, cached, diagnostics
+    index = previous.index.updated(touched_paths, fresh)
+    if index is None:  # an ID now taken twice: built afresh, so that duplicates come out as a fresh load has them
+        records: list[Record] = list(fresh)
+        cached: list[tuple[str, dict]] = []
+        for path, (kind, item) in previous.index.by_path().items():
+            if path in touched_paths:
+                continue
+            if isinstance(item, Record):
+                records.append(item)
+            else:
+                cached.append((kind, item))
+        index = VaultIndex(root, records, cached)
+    return index, diagnostics
 
 
 _warm: Vault | None = None  # a vault loaded before this process was forked to run a command (warm/)
@@ -264,8 +261,7 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
         stats.files = len(files)
         reused = _reload(previous, settings, files, stats, token) if previous is not None and use_cache else None
         if reused is not None:
-            records, cached, diagnostics = reused
-            index = VaultIndex(root, records, cached)
+            index, diagnostics = reused
             return _finish(Vault(root, settings, index, diagnostics, stats, files, token=token), started, progress,
                            recovered)
         scratch = None if use_cache else tempfile.TemporaryDirectory(prefix="vaultcrm-cache-")

@@ -62,31 +62,40 @@ class Worker:
     def __init__(self, root: Path, parent: int, listener: socket.socket):
         self.root, self.parent, self.listener = root, parent, listener
         self.vault: Vault | None = None
+        self.unprepared = False  # the index's lookups are not built yet (VaultIndex.prepare)
 
     def catch_up(self) -> bool:
         """Bring the vault up to date; False when the watch no longer answers (time to end)."""
         if self.vault is None:
-            self.vault = self._prepared(load_vault(self.root))
+            self.vault = self._loaded(load_vault(self.root))
             return self.vault.stats.monitored or monitor.ask(self.root, self.vault.token) is not None
         changes = monitor.ask(self.root, self.vault.token)
         if changes is None:
             return False
         if not changes.fresh or changes.files or changes.dirs:
-            self.vault = self._prepared(load_vault(self.root, previous=self.vault, changes=changes))
+            self.vault = self._loaded(load_vault(self.root, previous=self.vault, changes=changes))
         return True
 
-    @staticmethod
-    def _prepared(vault: Vault) -> Vault:
+    def _loaded(self, vault: Vault) -> Vault:
         gc.unfreeze()  # load_vault froze it for a one-shot command: here earlier vaults must be freed
-        vault.index.prepare()
+        self.unprepared = True
         return vault
+
+    def idle(self) -> bool:
+        """Between commands: catch up, and build the lookups commands use (not while one waits)."""
+        if not self.catch_up():
+            return False
+        if self.unprepared:
+            self.vault.index.prepare()
+            self.unprepared = False
+        return True
 
     def serve(self) -> None:
         listener = self.listener
         while os.getppid() == self.parent:
-            ready, _, _ = select.select([listener], [], [], IDLE)
+            ready, _, _ = select.select([listener], [], [], 0 if self.unprepared else IDLE)
             if not ready:
-                if not self.catch_up():
+                if not self.idle():
                     return
                 continue
             try:
@@ -189,7 +198,7 @@ def main() -> None:
     _preload()
     worker = Worker(root, parent, listener)
     try:
-        if worker.catch_up():
+        if worker.idle():
             listener.listen(16)  # only now: until then a command is refused at once and runs itself
             worker.serve()
     except Exception:  # noqa: BLE001 - the worker only ever saves time: without it, commands run as before

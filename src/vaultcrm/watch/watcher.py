@@ -56,6 +56,7 @@ TICK = 0.2  # seconds: how often the loop looks at the stop flag and the calenda
 RETRY_FIRST, RETRY_MAX = 2.0, 60.0  # backoff after a failed regeneration (dashboard open elsewhere, …)
 
 _TABLES = (("APP", "appointments"), ("SRV", "services"), ("FLW", "followups"), ("CUS", "customers"))
+_COUNTED = frozenset(kind for kind, _ in _TABLES)  # the records statistics count: 候补 and 请假 notes are not
 
 Stamp = tuple[int, int, int]  # mtime_ns, size, inode
 
@@ -113,22 +114,17 @@ def _ignored_dir(relpath: str) -> bool:
 
 
 def _ids_at(index: VaultIndex, paths: set[str]) -> dict[str, set[tuple[str, str]]]:
-    """(kind, ID) of the records stored at `paths`, duplicates included, building no models.
-
-    VaultIndex is keyed by ID; this is the path side of it, read from its tables' raw items (cached
-    data or models) so that a warm 100,000-note vault is not turned into models to find three notes.
-    """
+    """(kind, ID) of the records stored at `paths`, duplicates included, building no models."""
     found: dict[str, set[tuple[str, str]]] = {}
     if not paths:
         return found
-    for kind, name in _TABLES:
-        for record_id, item in getattr(index, name)._items.items():
-            path = item["path"] if type(item) is dict else item.path
-            if path in paths:
-                found.setdefault(path, set()).add((kind, record_id))
+    at = index.ids_by_path
+    for path in paths:
+        if path in at and at[path][0] in _COUNTED:
+            found.setdefault(path, set()).add(at[path])
     for record_id, records in index.duplicates.items():
         for record in records:
-            if record.path in paths:
+            if record.path in paths and record.kind in _COUNTED:
                 found.setdefault(record.path, set()).add((record.kind, record_id))
     return found
 
