@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,63 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input:
     full_env.update(env or {})  # a test may set $VAULTCRM_VAULT itself
     return subprocess.run([sys.executable, "-m", "vaultcrm", *args], cwd=cwd, env=full_env, input=input,
                           capture_output=True, text=True, timeout=timeout)
+
+
+# -- `vaultcrm watch` as a real subprocess (test_watch.py, test_monitor.py, test_warm.py) --------------
+
+WATCH_START = 20.0  # seconds for the interpreter to start and the first sync (cold caches, loaded machine)
+
+
+def wait_until(predicate, timeout: float, what: str, watcher: "WatchProcess | None" = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            output = watcher.output() if watcher else ""
+            pytest.fail(f"{what} did not happen within {timeout} s\n--- watch output ---\n{output}")
+        time.sleep(0.05)
+
+
+class WatchProcess:
+    """`python -m vaultcrm --vault ROOT watch …` with stdout in a file; ready once it printed 开始监视,
+    its last line at start (after the first sync)."""
+
+    def __init__(self, root: Path, *args: str):
+        self.root = root
+        self.out_path = root.parent / "watch.out"
+        env = {k: v for k, v in os.environ.items() if k != "VAULTCRM_VAULT"}
+        with open(self.out_path, "wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "vaultcrm", "--vault", str(root), "watch", *args],
+                                         stdout=out, stderr=subprocess.STDOUT, env=env)
+        wait_until(lambda: "开始监视" in self.output() or self.proc.poll() is not None, WATCH_START, "start", self)
+        assert self.proc.poll() is None, self.output()
+
+    def output(self) -> str:
+        return self.out_path.read_text(encoding="utf-8", errors="replace")
+
+    def updates(self) -> list[str]:
+        """The regenerations logged in `.vaultcrm/logs/watch.log`, one line each."""
+        log = self.root / ".vaultcrm" / "logs" / "watch.log"
+        return [line for line in log.read_text(encoding="utf-8").splitlines() if " 已更新：" in line]
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout=15)
+
+
+@pytest.fixture
+def watch():
+    """Start watchers; each must end with exit 0 and 「已停止监视」 on SIGTERM, without a traceback."""
+    started: list[WatchProcess] = []
+
+    def start(root: Path, *args: str) -> WatchProcess:
+        started.append(WatchProcess(root, *args))
+        return started[-1]
+
+    yield start
+    for w in started:
+        if w.proc.poll() is None:
+            code = w.stop()
+            assert code == 0, w.output()
+            assert w.output().rstrip().endswith("已停止监视"), w.output()
+        assert "Traceback" not in w.output()

@@ -18,7 +18,7 @@ import pytest
 from vaultcrm.core.loader import load_vault
 from vaultcrm.vault import monitor
 
-from test_watch import DAY, app_note, service_note, watch  # noqa: F401 - `watch` is a fixture
+from test_watch import DAY, app_note, service_note
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from test_watch import WatchProcess
+from conftest import WatchProcess
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the warm worker is Linux-only")]

@@ -7,9 +7,17 @@ import sys
 
 
 def run() -> None:
+    argv = sys.argv[1:]
+    if len(argv) == 5 and argv[0] == "merge-driver" and not any(a.startswith("-") for a in argv[1:]):
+        # git runs this once for every note both sides changed: without the command line's libraries
+        from pathlib import Path
+
+        from .chain.driver import drive
+
+        os._exit(drive(Path.cwd(), *argv[1:]))
     from .warm.client import forward
 
-    code = forward(sys.argv[1:])
+    code = forward(argv)
     if code is not None:
         os._exit(code)  # nothing was loaded or buffered here: the worker's child wrote the output
     from .cli import run as run_here

@@ -147,7 +147,7 @@ def merge_customers(vault: Vault, keep_id: str, drop_id: str, *, now: dt.datetim
         drop_data, drop_text, drop_stamp = _frontmatter(root, drop)
         changes, result.differing = combine(keep_data, drop_data)
         drop_body = split_note(drop_text)[2].partition("\n")[2].strip("\n")
-        section = [f"\n## 合并记录\n", f"- {now:%Y-%m-%d %H:%M} 合并了 {drop.id} {drop.name or ''}"
+        section = ["\n## 合并记录\n", f"- {now:%Y-%m-%d %H:%M} 合并了 {drop.id} {drop.name or ''}"
                                       f"（{store_of(drop) or '总部'}）的档案，其预约、服务记录与跟进已改为本档案"]
         section += [f"  - {line}" for line in result.differing]
         if drop_body:

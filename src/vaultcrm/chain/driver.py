@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -112,3 +113,12 @@ def read_report(root: Path, since: int = 0) -> tuple[list[dict], int]:
 
 
 __all__ = ["ENV_OURS", "ENV_THEIRS", "REPORT", "later_side", "read_report", "run_driver"]
+
+
+def drive(root: Path, base: str, ours: str, theirs: str, relpath: str) -> int:
+    """What git gets from `vaultcrm merge-driver`: the exit code; a failure is one line on stderr."""
+    try:
+        return run_driver(root, base, ours, theirs, relpath)
+    except Exception as exc:  # noqa: BLE001 - git must get an exit code, the user a line
+        sys.stderr.write(f"vaultcrm 合并 {relpath} 失败：{exc}\n")
+        return 1

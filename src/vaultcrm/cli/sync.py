@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..chain.dedupe import merge_customers
-from ..chain.driver import run_driver
+from ..chain.driver import drive
 from ..chain.sync import sync as run_sync
 from ..core.config import load_settings
-from .base import app, console, console_err, open_vault, vault_root
+from .base import app, console, open_vault, vault_root
 from .customer import customer_app
 from .options import AtOption
 from .stats import parse_at
@@ -53,12 +52,7 @@ def merge_driver(
     path: Annotated[str, typer.Argument(metavar="笔记路径", help="笔记在库中的路径（%P）")],
 ) -> None:
     """git 合并驱动（由 git 调用）：按 YAML 字段合并笔记的两个版本。"""
-    try:
-        code = run_driver(Path.cwd(), base, ours, theirs, path)
-    except Exception as exc:  # noqa: BLE001 - git must get an exit code, the user a line
-        console_err.print(f"vaultcrm 合并 {path} 失败：{exc}")
-        sys.exit(1)
-    raise typer.Exit(code)
+    raise typer.Exit(drive(Path.cwd(), base, ours, theirs, path))
 
 
 @customer_app.command("merge")
