@@ -216,3 +216,53 @@ def test_the_dashboards_own_blocks_never_pile_up_as_other_versions(stores):
     assert vcrm(bj, "stats", "--at", "2026-02-15 20:00").returncode == 0
     block = (bj / "服务追踪表.md").read_text(encoding="utf-8").split("<!-- vaultcrm:服务日志 开始 -->")[1]
     assert block.count("全身推拿") == 5  # every store's services, after the merge
+
+
+def test_a_push_rejected_because_another_store_pushed_first_is_retried(stores, monkeypatch):
+    """The race every chain has: between this store's fetch and its push, another store pushes. git
+    rejects the push (non-fast-forward); sync fetches, rebases with the field-wise merge, and pushes."""
+    from vaultcrm.chain import sync as sync_module
+
+    hq, sh, bj = stores
+    synced(bj)
+    edit(sh / PROFILE, "会员等级: 普通", "会员等级: 银卡")
+    edit(bj / PROFILE, "  健康关注:", "  健康关注: 腰痛")
+    real_git, pushes = sync_module.run_git, []
+
+    def racing(root, *args, **kw):
+        if args[:1] == ("push",) and not pushes:
+            synced(bj)  # BJ01 gets there first, for real
+        result = real_git(root, *args, **kw)
+        if args[:1] == ("push",):
+            pushes.append((result.code, result.err))
+        return result
+
+    monkeypatch.setattr(sync_module, "run_git", racing)
+    result = sync(sh, load_settings(sh)[0])
+    assert [code != 0 for code, _ in pushes] == [True, False], pushes
+    assert "rejected" in pushes[0][1] or "fetch first" in pushes[0][1]
+    assert result.pushed and result.received >= 1
+    merged = git(hq, "show", "HEAD:" + PROFILE).stdout
+    assert "会员等级: 银卡" in merged and "健康关注: 腰痛" in merged
+    assert "<<<<<<<" not in merged
+
+
+def test_a_rewritten_hq_history_is_refused_and_nothing_is_lost(stores):
+    """HQ's history was rewritten (an amended commit force-pushed) and clashes with this store's own
+    unsent change to a file that is not a note: sync stops with the reason, the store keeps its commit,
+    and no conflict marker is left in any file."""
+    hq, sh, bj = stores
+    edit(bj / "vaultcrm.yaml", "名称: 静安店", "名称: 静安寺店")
+    git(bj, "commit", "-qa", "--amend", "--no-edit")
+    git(bj, "push", "-q", "--force", "origin", "main")
+    edit(sh / "vaultcrm.yaml", "名称: 静安店", "名称: 南京西路店")
+    result = vcrm(sh, "sync")
+    assert result.returncode == 1, result.stdout
+    assert "历史已分叉" in result.stderr and "没有丢失" in result.stderr and "Traceback" not in result.stderr
+    assert "两边都改了 vaultcrm.yaml 的同一处" in result.stderr
+    assert "南京西路店" in git(sh, "show", "HEAD:vaultcrm.yaml").stdout  # committed here, kept
+    assert "南京西路店" in (sh / "vaultcrm.yaml").read_text(encoding="utf-8")
+    assert not (sh / ".git" / "rebase-merge").exists() and not (sh / ".git" / "rebase-apply").exists()
+    assert not [p for p in sh.rglob("*") if p.is_file() and ".git" not in p.parts
+                and "<<<<<<<" in p.read_text(encoding="utf-8", errors="replace")]
+    assert "静安寺店" in git(hq, "show", "HEAD:vaultcrm.yaml").stdout  # HQ untouched by the refused sync

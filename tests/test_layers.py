@@ -37,7 +37,7 @@ def layer_of(module: str, package: str = "vaultcrm") -> str | None:
         return "core"
     if head in FEATURES:
         return "feature"
-    if head in ("cli", "__main__"):
+    if head in ("cli", "__main__", "launch", "warm"):  # the program: its entry, and the worker that runs commands
         return "cli"
     return None
 

@@ -118,10 +118,17 @@ def _rev(root: Path, ref: str) -> str | None:
 
 
 def _resolve_leftovers(root: Path) -> list[str]:
-    """Files git could not merge alone (one side deleted a note the other edited): the note stays."""
-    unmerged = run_git(root, "diff", "--name-only", "--diff-filter=U", "-z").out.split("\0")
+    """Files git could not merge alone because one side deleted what the other edited: the edited
+    version stays. A file both sides edited that the merge driver does not take (not a note, such as
+    `vaultcrm.yaml`) is left unmerged, and the rebase is given up: its conflict markers are never kept."""
+    stages: dict[str, set[str]] = {}
+    for entry in filter(None, run_git(root, "ls-files", "-u", "-z").out.split("\0")):
+        meta, _, path = entry.partition("\t")
+        stages.setdefault(path, set()).add(meta.split()[-1])
     kept = []
-    for path in filter(None, unmerged):
+    for path, present in stages.items():
+        if {"2", "3"} <= present:
+            continue  # both sides' versions: a real conflict in a file that is not a note
         if (root / path).exists():  # git leaves the edited version in the working tree
             run_git(root, "add", "--", path, check=True)
             kept.append(path)
@@ -144,8 +151,11 @@ def _rebase(root: Path, upstream: str, local: str, result: SyncResult) -> None:
         done = run_git(root, "-c", "core.editor=true", "rebase", "--continue", env=env, timeout=600)
         if done.code != 0 and "nothing to commit" in (done.out + done.err):
             done = run_git(root, "rebase", "--skip", env=env, timeout=600)
+    clashing = sorted(filter(None, run_git(root, "diff", "--name-only", "--diff-filter=U", "-z").out.split("\0")))
     run_git(root, "rebase", "--abort")
-    raise SyncError("本店与总部仓库的历史无法自动合并（历史已分叉，例如总部仓库被改写过）。本店的提交都还在本机，没有丢失；"
+    files = "、".join(clashing[:5]) + (f" 等 {len(clashing)} 个文件" if len(clashing) > 5 else "")
+    raise SyncError("本店与总部仓库的历史无法自动合并（历史已分叉：" + (f"两边都改了 {files} 的同一处，" if clashing else "")
+                    + "或总部仓库被改写过）。本店的提交都还在本机，没有丢失；"
                     "请联系负责同步的同事处理（git status 可查看），处理好之前 sync 不会改动任何笔记",
                     details=[line for line in (done.err or done.out).strip().splitlines()][-3:])
 

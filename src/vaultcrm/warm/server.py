@@ -33,7 +33,7 @@ from pathlib import Path
 
 from ..core.loader import Vault, load_vault, serve_warm
 from ..vault import monitor
-from .client import address
+from .client import DISABLE, address
 
 IDLE = 1.0  # seconds between catching up with the monitor while nobody asks
 MAX_REQUEST = 1 << 20
@@ -187,6 +187,8 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict, vault: Vault)
 
 def main() -> None:
     root, parent = Path(sys.argv[1]).resolve(), int(sys.argv[2])
+    if os.environ.get(DISABLE) == "0" or address(str(root)) is None:
+        return  # switched off, or not on Linux: commands run in their own processes
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -200,14 +200,11 @@ def _observer(poll: bool, interval: float):
 
 
 def _start_worker(root: Path):
-    """The warm worker (warm/server.py), on Linux, unless VAULTCRM_WARM=0; None when not started."""
+    """The warm worker (`python -m vaultcrm.warm.server`, which ends at once where it cannot serve:
+    not on Linux, or with VAULTCRM_WARM=0); None when it could not be started."""
     import subprocess
     import sys
 
-    from ..warm.client import DISABLE, address
-
-    if os.environ.get(DISABLE) == "0" or address(str(root)) is None:
-        return None
     try:
         return subprocess.Popen([sys.executable, "-m", "vaultcrm.warm.server", str(root), str(os.getpid())],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
