@@ -285,7 +285,7 @@ def test_the_gantt_renders_in_mermaid(busy, cli, tmp_path):
 
 @pytest.mark.slow
 def test_watch_keeps_the_schedule_note_current(busy):
-    from test_watch import WatchProcess, wait_until
+    from conftest import WatchProcess, wait_until
 
     w = WatchProcess(busy)
     note = busy / "排班/2026-02-13.md"

@@ -309,7 +309,8 @@ def test_a_cache_filled_by_this_version_is_used_and_equal(vault):
 
 @pytest.mark.slow
 def test_watch_sees_a_same_size_edit_with_its_mtime_restored(vault):
-    from test_watch import UPDATE, WatchProcess, app_note, figure, monthly, wait_until
+    from conftest import WatchProcess, wait_until
+    from test_watch import UPDATE, app_note, figure, monthly
 
     root = vault({"预约/APP-2026-001.md": app_note("APP-2026-001", channel="电话")})
     w = WatchProcess(root)
