@@ -186,3 +186,45 @@ def test_the_worker_ends_with_the_watch(tmp_path):
         assert time.monotonic() < deadline, "the worker outlived its watch"
         time.sleep(0.1)
     assert in_worker(root, "customer", "show", "C-0001")[1] == "None"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def test_ctrl_c_reaches_the_command_in_the_worker(studio):
+    """A command waiting for the booking lock is interrupted by Ctrl-C at the caller's terminal, as it
+    would be in its own process: 「已中断」, exit code 130, nothing written."""
+    import signal
+    import textwrap
+
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from vaultcrm.vault.lock import FileLock
+        with FileLock({str(studio)!r}, "booking", timeout=5):
+            print("held", flush=True)
+            time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True, env=env())
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        worker = int(subprocess.run(["pgrep", "-f", f"vaultcrm.warm.server {studio}"], capture_output=True,
+                                    text=True).stdout.split()[0])
+        before = sorted(p.name for p in (studio / "预约").iterdir())
+        client = subprocess.Popen([sys.executable, "-c", FORWARD, "--vault", str(studio), "book", "-c", "C-0001",
+                                   "-d", "2026-12-11", "-t", "16:00", "-s", "足疗", "-y", "--at", AT],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+        deadline = time.monotonic() + 30
+        while not _children(worker):  # the command has started in the worker, and waits for the lock
+            assert time.monotonic() < deadline and client.poll() is None, client.communicate()
+            time.sleep(0.05)
+        time.sleep(0.5)
+        client.send_signal(signal.SIGINT)
+        out, err = client.communicate(timeout=30)
+        assert client.returncode == 130 and "@@130" in err and "已中断" in err, (out, err)
+        assert sorted(p.name for p in (studio / "预约").iterdir()) == before
+    finally:
+        holder.kill()
+        holder.wait()

@@ -68,6 +68,8 @@ def main() -> None:
         from .base import app
 
         code = app(standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C inside a command into this code, silently
+            console_err.print("已中断")
         sys.exit(code if isinstance(code, int) else 0)
     except VaultCRMError as exc:
         console_err.print(f"[red]{exc.message}[/red]", highlight=False)

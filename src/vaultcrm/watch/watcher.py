@@ -206,8 +206,10 @@ def _start_worker(root: Path):
     import sys
 
     try:
+        # A session of its own: Ctrl-C in the watch's terminal must not reach a command running in it.
         return subprocess.Popen([sys.executable, "-m", "vaultcrm.warm.server", str(root), str(os.getpid())],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
     except OSError:
         return None
 
