@@ -196,7 +196,7 @@ def _order(index) -> list:
     return [tables, sorted((rid, [r.path for r in records]) for rid, records in index.duplicates.items())]
 
 
-OPERATIONS = st.lists(st.tuples(st.sampled_from(["edit", "delete", "create", "move", "renumber", "break"]),
+OPERATIONS = st.lists(st.tuples(st.sampled_from(["edit", "delete", "create", "move", "renumber", "break", "plain"]),
                                 st.integers(1, 12), st.integers(1, 12)), min_size=1, max_size=6)
 
 
@@ -227,7 +227,16 @@ def test_a_chain_of_reloads_equals_a_fresh_load_in_order_too(tmp_path_factory, r
                 path.write_text(note(b), encoding="utf-8")  # now holds note b's ID: maybe taken twice
             elif op == "break" and path.exists():
                 path.write_text(note(a, day="下周"), encoding="utf-8")
+            elif op == "plain":  # a note with no record: the tables, and what was worked out from them, stay
+                (root / "笔记").mkdir(exist_ok=True)
+                (root / "笔记" / f"{a}.md").write_text(f"随手记 {b}\n", encoding="utf-8")
+        days_before = current.index.appointments.dates("info", "date")
         current = load_vault(root, previous=current)
         fresh = load_vault(root, use_cache=False)
         assert _order(current.index) == _order(fresh.index)
         assert current.diagnostics == fresh.diagnostics
+        assert current.index.appointments.dates("info", "date") == fresh.index.appointments.dates("info", "date")
+        if all(op == "plain" for op, _, _ in operations):
+            assert current.index.appointments.dates("info", "date") is days_before
+    from_disk = load_vault(root)  # the shards the reloads saved hold what a fresh read finds
+    assert from_disk.stats.parsed == 0 and _order(from_disk.index) == _order(fresh.index)

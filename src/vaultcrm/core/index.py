@@ -30,6 +30,7 @@ class RecordTable(Mapping[str, R], Generic[R]):
     def __init__(self, model: type[R]):
         self.model = model
         self._items: dict[str, R | dict] = {}
+        self._memo: dict[tuple, object] = {}  # results of `column`/`dates`: a built table never changes
 
     def _add(self, record_id: str, item: R | dict) -> R | dict | None:
         """Store unless the ID is taken; returns the item already there, if any."""
@@ -53,7 +54,13 @@ class RecordTable(Mapping[str, R], Generic[R]):
 
     def column(self, *names: str) -> dict[str, object]:
         """ID → the value at `names` (field names, e.g. "info", "customer_id") of every record, without
-        building models."""
+        building models. Computed once per table and shared: read it, never change it."""
+        memo = self._memo.get(("column", *names))
+        if memo is None:
+            memo = self._memo["column", *names] = self._column(names)
+        return memo  # type: ignore[return-value]
+
+    def _column(self, names: tuple[str, ...]) -> dict[str, object]:
         out: dict[str, object] = {}
         for record_id, value in self._items.items():
             for name in names:
@@ -62,14 +69,21 @@ class RecordTable(Mapping[str, R], Generic[R]):
         return out
 
     def dates(self, section: str, key: str) -> dict[dt.date, list[str]]:
-        """IDs by the date at `section.key` (field names), read without building models."""
+        """IDs by the date (or any scalar) at `section.key` (field names), read without building models.
+        Computed once per table and shared: read it, never change it."""
+        memo = self._memo.get(("dates", section, key))
+        if memo is None:
+            memo = self._memo["dates", section, key] = self._dates(section, key)
+        return memo  # type: ignore[return-value]
+
+    def _dates(self, section: str, key: str) -> dict[dt.date, list[str]]:
         table: dict[dt.date, list[str]] = defaultdict(list)
         for record_id, item in self._items.items():
             part = item[section] if type(item) is dict else getattr(item, section)
             day = part[key] if type(part) is dict else getattr(part, key)
             if day is not None:
                 table[day].append(record_id)
-        return table
+        return dict(table)
 
     def distinct(self, section: str, key: str) -> set:
         """The values at `section.key` (field names), e.g. every 系列编号, read without building models."""
@@ -163,6 +177,10 @@ class VaultIndex:
                 path_ids[path] = (record.kind, record.record_id)
         for table in self._tables:
             kind = table.model.kind
+            if kind not in removed and kind not in kept and kind not in added:
+                same = index._table(kind)
+                same._items, same._memo = table._items.copy(), table._memo  # the same records: the same answers
+                continue
             items = dict(table._items)
             for old_id in removed.get(kind, ()):
                 del items[old_id]

@@ -57,6 +57,7 @@ class Vault:
     files: dict[str, Stamp] = field(default_factory=dict)  # path -> (mtime_ns, size, ctime_ns, inode) as read
     recovered: list[journal.Recovered] = field(default_factory=list)  # interrupted operations finished at load
     token: str = ""  # the file monitor's token `files` is as good as (vault/monitor.py); "" without one
+    cache: Cache | None = field(default=None, repr=False, compare=False)  # every shard, as `files` (reloads)
 
     def loaded_stamp(self, record: Record) -> tuple[int, int] | None:
         """(mtime_ns, size) of the record's note as it was read, for `store.update_record`."""
@@ -138,7 +139,7 @@ REUSE_LIMIT = 2000  # changed notes beyond which a reload starts afresh rather t
 
 
 def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats: LoadStats, token: str
-            ) -> tuple[VaultIndex, list[Diagnostic]] | None:
+            ) -> tuple[VaultIndex, list[Diagnostic], Cache | None] | None:
     """The index for `files`, parsing only the notes changed since `previous` (watch mode reloads this way).
 
     None when a fresh load is simpler: other settings, many changes, or duplicate IDs in `previous`
@@ -149,11 +150,15 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
         return None
     root = previous.root
     touched_paths = {*changed, *(previous.files.keys() - files.keys())}
-    cache = Cache(root, fingerprint(settings.timezone))
     touched = sorted({shard_of(path) for path in touched_paths})
-    cache.load(touched)
-    # Only the changed notes were checked: the rest of a shard is as good as the token it was read with.
-    cache.token = oldest([token, *(cache.tokens[n] for n in touched)])
+    cache = previous.cache
+    if cache is not None:  # kept in memory from a load that checked every entry: as good as `token`
+        cache.token = token
+    else:
+        cache = Cache(root, fingerprint(settings.timezone))
+        cache.load(touched)
+        # Only the changed notes were checked: the rest of a shard is as good as the token it was read with.
+        cache.token = oldest([token, *(cache.tokens[n] for n in touched)])
     fresh: list[Record] = []
     diagnostics = [d for d in previous.diagnostics if d.path in files and d.path not in touched_paths]
     for path in changed:
@@ -165,6 +170,8 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
     cache.retain(files.keys(), touched)
     cache.save()
     stats.parsed, stats.cached = len(changed), len(files) - len(changed)
+    if previous.cache is None:
+        cache = None  # only the touched shards were read: not a whole cache to keep
     index = previous.index.updated(touched_paths, fresh)
     if index is None:  # an ID now taken twice: built afresh, so that duplicates come out as a fresh load has them
         records: list[Record] = list(fresh)
@@ -177,7 +184,7 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
             else:
                 cached.append((kind, item))
         index = VaultIndex(root, records, cached)
-    return index, diagnostics
+    return index, diagnostics, cache
 
 
 _warm: Vault | None = None  # a vault loaded before this process was forked to run a command (warm/)
@@ -261,9 +268,9 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
         stats.files = len(files)
         reused = _reload(previous, settings, files, stats, token) if previous is not None and use_cache else None
         if reused is not None:
-            index, diagnostics = reused
-            return _finish(Vault(root, settings, index, diagnostics, stats, files, token=token), started, progress,
-                           recovered)
+            index, diagnostics, kept = reused
+            return _finish(Vault(root, settings, index, diagnostics, stats, files, token=token, cache=kept), started,
+                           progress, recovered)
         scratch = None if use_cache else tempfile.TemporaryDirectory(prefix="vaultcrm-cache-")
         if cache is None:
             cache = Cache(root, fingerprint(settings.timezone), Path(scratch.name) if scratch else None)
@@ -316,7 +323,9 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
         if gc_was_enabled:
             gc.freeze()  # what was loaded lives as long as the command: keep it out of later collections
             gc.enable()
-    return _finish(Vault(root, settings, index, diagnostics, stats, files, token=token), started, progress, recovered)
+    kept = cache if use_cache else None  # every entry checked against `files`: reloads start from it
+    return _finish(Vault(root, settings, index, diagnostics, stats, files, token=token, cache=kept), started, progress,
+                   recovered)
 
 
 def _finish(vault: Vault, started: float, progress: Progress | None, recovered: list[journal.Recovered]) -> Vault:
