@@ -9,6 +9,7 @@ no-overwrite link, so even a stale counter can never clobber a file.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -39,6 +40,8 @@ def highest(prefix: str, ids: Iterable[str]) -> int:
     pattern = re.compile(re.escape(prefix) + r"(\d+)$")
     best = 0
     for record_id in ids:
+        if not record_id.startswith(prefix):
+            continue
         m = pattern.match(record_id)
         if m:
             best = max(best, int(m[1]))
@@ -87,7 +90,7 @@ def _save_counters(root: Path, counters: dict[str, int]) -> None:
 def _scan_folder_ids(folder: Path, prefix: str) -> Iterable[str]:
     """IDs of files in the target folder, which a concurrent process may have just made."""
     try:
-        return [p.name.split(" ")[0].removesuffix(".md") for p in folder.iterdir() if p.name.startswith(prefix)]
+        return [name.split(" ")[0].removesuffix(".md") for name in os.listdir(folder) if name.startswith(prefix)]
     except OSError:
         return []
 

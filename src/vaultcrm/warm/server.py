@@ -87,6 +87,7 @@ class Worker:
             return False
         if self.unprepared:
             self.vault.index.prepare()
+            _compile_templates(self.vault)
             self.unprepared = False
         return True
 
@@ -132,6 +133,19 @@ class Worker:
         finally:
             for fd in fds:
                 os.close(fd)
+
+
+def _compile_templates(vault: Vault) -> None:
+    """Compile every note template once, as the vault's commands will use them (its own overrides first;
+    jinja2 checks an override's file for changes on each use)."""
+    from ..core.render import environment, templates_dir
+
+    env = environment(str(vault.root / vault.settings.folders.templates))
+    for template in templates_dir().glob("*.j2"):
+        try:
+            env.get_template(template.name)
+        except Exception:  # noqa: BLE001 - a broken override is reported by the command that renders it
+            pass
 
 
 def _well_formed(request: object) -> bool:
