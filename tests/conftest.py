@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 import os
 import signal
 import subprocess
@@ -154,3 +156,21 @@ def watch():
             assert code == 0, w.output()
             assert w.output().rstrip().endswith("已停止监视"), w.output()
         assert "Traceback" not in w.output()
+
+
+@contextmanager
+def lock_held(root: Path, name: str = "booking") -> Iterator[None]:
+    """Another process holds the vault's lock `name` (a write in flight) until the block ends."""
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from vaultcrm.vault.lock import FileLock
+        with FileLock({str(root)!r}, {name!r}, timeout=5):
+            print("held", flush=True)
+            time.sleep(120)
+    """)], stdout=subprocess.PIPE, text=True, env={k: v for k, v in os.environ.items() if k != "VAULTCRM_WARM"})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

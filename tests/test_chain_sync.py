@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 import time
 
 import pytest
 from chain_data import CHAIN_CONFIG, clone, git, make_hq
-from conftest import run_cli
+from conftest import lock_held, run_cli
 
 from vaultcrm.chain.sync import SyncError, explain_remote_failure, sync
 from vaultcrm.core.config import load_settings
@@ -143,23 +141,12 @@ def test_bookings_at_two_stores_meet_in_every_clone(stores):
 
 def test_sync_refuses_while_a_write_is_in_flight(stores):
     hq, sh, bj = stores
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sys, time
-        from vaultcrm.vault.lock import FileLock
-        with FileLock({str(sh)!r}, "booking", timeout=5):
-            print("held", flush=True)
-            time.sleep(30)
-    """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_held(sh):
         edit(sh / PROFILE, "  健康关注:", "  健康关注: 腰痛")
         settings, _ = load_settings(sh)
         with pytest.raises(SyncError, match="另一个 vaultcrm 命令正在写入笔记"):
             sync(sh, settings, lock_wait=0.3)
         assert "腰痛" not in git(sh, "log", "-p", "-1").stdout  # nothing committed
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_no_remote_and_no_network_are_explained_and_nothing_is_lost(stores):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import WatchProcess
+from conftest import WatchProcess, lock_held
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the warm worker is Linux-only")]
@@ -199,17 +199,8 @@ def test_ctrl_c_reaches_the_command_in_the_worker(studio):
     """A command waiting for the booking lock is interrupted by Ctrl-C at the caller's terminal, as it
     would be in its own process: 「已中断」, exit code 130, nothing written."""
     import signal
-    import textwrap
 
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import time
-        from vaultcrm.vault.lock import FileLock
-        with FileLock({str(studio)!r}, "booking", timeout=5):
-            print("held", flush=True)
-            time.sleep(60)
-    """)], stdout=subprocess.PIPE, text=True, env=env())
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_held(studio):
         worker = int(subprocess.run(["pgrep", "-f", f"vaultcrm.warm.server {studio}"], capture_output=True,
                                     text=True).stdout.split()[0])
         before = sorted(p.name for p in (studio / "预约").iterdir())
@@ -225,6 +216,3 @@ def test_ctrl_c_reaches_the_command_in_the_worker(studio):
         out, err = client.communicate(timeout=30)
         assert client.returncode == 130 and "@@130" in err and "已中断" in err, (out, err)
         assert sorted(p.name for p in (studio / "预约").iterdir()) == before
-    finally:
-        holder.kill()
-        holder.wait()

@@ -57,7 +57,7 @@ class RecordTable(Mapping[str, R], Generic[R]):
         building models. Computed once per table and shared: read it, never change it."""
         memo = self._memo.get(("column", *names))
         if memo is None:
-            memo = self._memo["column", *names] = self._column(names)
+            memo = self._memo[("column", *names)] = self._column(names)
         return memo  # type: ignore[return-value]
 
     def _column(self, names: tuple[str, ...]) -> dict[str, object]:
@@ -73,7 +73,7 @@ class RecordTable(Mapping[str, R], Generic[R]):
         Computed once per table and shared: read it, never change it."""
         memo = self._memo.get(("dates", section, key))
         if memo is None:
-            memo = self._memo["dates", section, key] = self._dates(section, key)
+            memo = self._memo[("dates", section, key)] = self._dates(section, key)
         return memo  # type: ignore[return-value]
 
     def _dates(self, section: str, key: str) -> dict[dt.date, list[str]]:

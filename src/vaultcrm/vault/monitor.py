@@ -22,11 +22,11 @@ import os
 import re
 import socket
 import stat
-import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .peer import peer_is_me
 from .scan import TEMP_MARK, is_ignored, scan
 
 TOKEN = re.compile(r"[0-9a-f]{32}:\d{1,18}")
@@ -54,18 +54,6 @@ def address(root: Path) -> str | None:
         return "\0vaultcrm-monitor-" + hashlib.sha256(real.encode()).hexdigest()[:32]
     path = os.path.join(real, ".vaultcrm", "monitor.sock")
     return path if len(path.encode()) < 100 and hasattr(socket, "AF_UNIX") else None
-
-
-def peer_is_me(conn: socket.socket) -> bool:
-    """The other end runs as this user (Linux); elsewhere the socket file's owner was checked."""
-    if not hasattr(socket, "SO_PEERCRED"):
-        return True
-    try:
-        _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                               struct.calcsize("3i")))
-    except OSError:
-        return False
-    return uid == os.getuid()
 
 
 def _socket_file_is_mine(where: str) -> bool:

@@ -21,6 +21,8 @@ import signal
 import socket
 import sys
 
+from ..vault.peer import peer_is_me
+
 #: The commands that load the vault and may run in the worker (not `watch`, `init`, `sync`, backups:
 #: long-running or git's, where a second or two of loading does not matter).
 FORWARDED = frozenset({"book", "status", "reschedule", "free", "agenda", "waitlist", "leave", "log", "customer",
@@ -72,17 +74,6 @@ def _vault_root(option: str | None) -> str | None:
         folder = parent
 
 
-def _peer_is_me(conn: socket.socket) -> bool:
-    import struct
-
-    try:
-        _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                               struct.calcsize("3i")))
-    except OSError:
-        return False
-    return uid == os.getuid()
-
-
 def _read_line(conn: socket.socket, buffer: bytearray) -> bytes | None:
     while b"\n" not in buffer:
         chunk = conn.recv(MAX_LINE)
@@ -111,7 +102,7 @@ def forward(argv: list[str]) -> int | None:
     try:
         conn.settimeout(2.0)
         conn.connect(where)
-        if not _peer_is_me(conn):
+        if not peer_is_me(conn):
             return None
         streams = (sys.stdin, sys.stdout, sys.stderr)
         request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ..core.loader import Vault, load_vault, serve_warm
 from ..vault import monitor
+from ..vault.peer import peer_is_me
 from .client import DISABLE, address
 
 IDLE = 1.0  # seconds between catching up with the monitor while nobody asks
@@ -110,7 +111,7 @@ class Worker:
         fds: list[int] = []
         try:
             conn.settimeout(5.0)
-            if not monitor.peer_is_me(conn):
+            if not peer_is_me(conn):
                 return
             message, fds, _flags, _addr = socket.recv_fds(conn, MAX_REQUEST, 3)
             while not message.endswith(b"\n") and len(message) < MAX_REQUEST:

@@ -22,7 +22,8 @@ import stat
 import threading
 from pathlib import Path
 
-from ..vault.monitor import COOKIE_PREFIX, COOKIE_WAIT, Changes, address, is_temp, peer_is_me
+from ..vault.monitor import COOKIE_PREFIX, COOKIE_WAIT, Changes, address, is_temp
+from ..vault.peer import peer_is_me
 from ..vault.scan import SKIP_DIRS, is_ignored
 
 MAX_REQUEST = 4096
