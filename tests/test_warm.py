@@ -188,6 +188,17 @@ def test_the_worker_ends_with_the_watch(tmp_path):
     assert in_worker(root, "customer", "show", "C-0001")[1] == "None"
 
 
+def _worker_pid(root: Path) -> int:
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"vaultcrm.warm.server" in argv and os.fsencode(str(root)) in argv:
+            return int(proc.name)
+    pytest.fail("no warm worker is running")
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -201,8 +212,7 @@ def test_ctrl_c_reaches_the_command_in_the_worker(studio):
     import signal
 
     with lock_held(studio):
-        worker = int(subprocess.run(["pgrep", "-f", f"vaultcrm.warm.server {studio}"], capture_output=True,
-                                    text=True).stdout.split()[0])
+        worker = _worker_pid(studio)
         before = sorted(p.name for p in (studio / "预约").iterdir())
         client = subprocess.Popen([sys.executable, "-c", FORWARD, "--vault", str(studio), "book", "-c", "C-0001",
                                    "-d", "2026-12-11", "-t", "16:00", "-s", "足疗", "-y", "--at", AT],
