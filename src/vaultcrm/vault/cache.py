@@ -228,7 +228,6 @@ class Cache:
         watch; then every note changed since it is in the watch's answer, and the rest are as cached."""
         return oldest(self.tokens) or None
 
-
     def stamps(self) -> dict[str, Stamp]:
         """Every cached note's path and the stamp its entry was made from."""
         return {path: entry.stamp for shard in self.shards for path, entry in shard.items()}
