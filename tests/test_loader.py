@@ -231,12 +231,13 @@ def test_a_chain_of_reloads_equals_a_fresh_load_in_order_too(tmp_path_factory, r
                 (root / "笔记").mkdir(exist_ok=True)
                 (root / "笔记" / f"{a}.md").write_text(f"随手记 {b}\n", encoding="utf-8")
         days_before = current.index.appointments.dates("info", "date")
+        had_duplicates = bool(current.index.duplicates)  # then a reload builds afresh, carrying nothing over
         current = load_vault(root, previous=current)
         fresh = load_vault(root, use_cache=False)
         assert _order(current.index) == _order(fresh.index)
         assert current.diagnostics == fresh.diagnostics
         assert current.index.appointments.dates("info", "date") == fresh.index.appointments.dates("info", "date")
-        if all(op == "plain" for op, _, _ in operations):
+        if all(op == "plain" for op, _, _ in operations) and not had_duplicates:
             assert current.index.appointments.dates("info", "date") is days_before
     from_disk = load_vault(root)  # the shards the reloads saved hold what a fresh read finds
     assert from_disk.stats.parsed == 0 and _order(from_disk.index) == _order(fresh.index)
