@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import os
 import traceback
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,6 +13,7 @@ import typer.main
 from rich.console import Console
 from typer.core import TyperGroup
 
+from ..vault.discover import find_vault
 from ..vault.perms import follow_vault
 from ..vault.writer import confine
 from .commands import COMMANDS
@@ -86,19 +86,6 @@ state = State()
 
 NO_VAULT = ("没有找到库：当前目录及其上级都没有 vaultcrm.yaml 或 .obsidian/，也没有设置 $VAULTCRM_VAULT。"
             "请用 --vault 路径 指定库，或先运行 vaultcrm init 路径 新建一个库（未写入任何内容）")
-
-
-def find_vault(start: Path) -> tuple[Path, str] | None:
-    """(folder, where it came from): `$VAULTCRM_VAULT`, else the nearest folder upward with
-    `vaultcrm.yaml` or `.obsidian/`; None when there is neither (never the current folder by default)."""
-    env = os.environ.get("VAULTCRM_VAULT")
-    if env:
-        return Path(env).expanduser(), "$VAULTCRM_VAULT"
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / "vaultcrm.yaml").is_file() or (folder / ".obsidian").is_dir():
-            return folder, "向上查找"
-    return None
 
 
 def _chosen_vault() -> tuple[Path, str] | None:

@@ -20,7 +20,9 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 
+from ..vault.discover import find_vault
 from ..vault.peer import peer_is_me
 
 #: The commands that load the vault and may run in the worker (not `watch`, `init`, `sync`, backups:
@@ -58,20 +60,11 @@ def _command_and_vault(argv: list[str]) -> tuple[str, str | None] | None:
 
 
 def _vault_root(option: str | None) -> str | None:
-    """The vault the command line names, found as `cli/base.py` finds it (the child checks again)."""
+    """The vault the command line names, found as the command line finds it (the child checks again)."""
     if option is not None:
         return os.path.realpath(os.path.expanduser(option))
-    env = os.environ.get("VAULTCRM_VAULT")
-    if env:
-        return os.path.realpath(os.path.expanduser(env))
-    folder = os.path.realpath(os.getcwd())
-    while True:
-        if os.path.isfile(os.path.join(folder, "vaultcrm.yaml")) or os.path.isdir(os.path.join(folder, ".obsidian")):
-            return folder
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            return None
-        folder = parent
+    found = find_vault(Path.cwd())
+    return os.path.realpath(found[0]) if found else None
 
 
 def _read_line(conn: socket.socket, buffer: bytearray) -> bytes | None:
