@@ -145,3 +145,5 @@ def stats(
     console.print(f"统计已更新：{len(written)} 篇笔记有变化" if written else "统计笔记已是最新，无需改动")
     if profiles:
         console.print(f"客户档案的标签、会员等级或积分已更新：{len(profiles)} 位", highlight=False)
+    for customer_id, why in refreshed.skipped:
+        console.print(f"[yellow]客户档案 {customer_id} 未更新[/yellow]：{why}", highlight=False)

@@ -7,6 +7,7 @@ can edit render in Jinja2's sandbox.
 
 from __future__ import annotations
 
+import os
 import re
 from decimal import Decimal
 from enum import Enum
@@ -105,14 +106,25 @@ def _wikilink(value) -> str:
     return text if _OWN_LINK.match(text) else markdown_inline(text)
 
 
-@lru_cache(maxsize=8)
 def environment(override: str | None = None):
-    """The sandboxed Jinja2 environment (jinja2 is imported here, by the first command that renders)."""
+    """The sandboxed Jinja2 environment (jinja2 is imported here, by the first command that renders).
+
+    Kept per state of the override folder: a long-running process (`watch`, its warm worker) picks up a
+    template the user adds or removes there (Jinja itself reloads a template file that changed)."""
+    try:
+        state = os.stat(override).st_mtime_ns if override else None
+    except OSError:
+        state = None
+    return _environment(override, state)
+
+
+@lru_cache(maxsize=8)
+def _environment(override: str | None, state: int | None):
     from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     loaders = [FileSystemLoader(str(templates_dir()))]
-    if override and Path(override).is_dir():
+    if state is not None and Path(override).is_dir():
         loaders.insert(0, FileSystemLoader(override))
     env = ImmutableSandboxedEnvironment(
         loader=ChoiceLoader(loaders), undefined=StrictUndefined, keep_trailing_newline=True,

@@ -171,11 +171,6 @@ def refresh_profiles(vault: Vault, today: dt.date) -> Refresh:
     return result
 
 
-def update_tags(vault: Vault, today: dt.date) -> list[str]:
-    """For `stats`: refresh the managed fields of every profile; the IDs of the profiles rewritten."""
-    return [c.id for c, _ in refresh_profiles(vault, today).changed]
-
-
 # -- points ------------------------------------------------------------------------------------------
 @dataclass
 class Redeemed:
@@ -232,5 +227,4 @@ def charge_package(vault: Vault, customer: Customer, service: ServiceRecord,
 
 
 __all__ = ["Edited", "ProfileEdit", "Redeemed", "Refresh", "add_package", "apply_list_edits", "charge_package",
-           "edit_changes", "edit_profile", "managed_changes", "parse_gender", "redeem_points", "refresh_profiles",
-           "update_tags"]
+           "edit_changes", "edit_profile", "managed_changes", "parse_gender", "redeem_points", "refresh_profiles"]
