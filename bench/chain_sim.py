@@ -121,6 +121,10 @@ def main() -> None:
                     entry = job.result()
                     entry["round"] = d * rounds_per_day + r
                     log.append(entry)
+        today = [e for e in log if e["round"] >= d * rounds_per_day]
+        print(f"day {d + 1}: {time.perf_counter() - wall:.0f} s so far, sync mean "
+              f"{statistics.mean(e['sync_s'] for e in today):.2f} s, max {max(e['sync_s'] for e in today):.2f} s",
+              file=sys.stderr, flush=True)
     wall = time.perf_counter() - wall
     for _ in range(2):
         for code, root in clones:

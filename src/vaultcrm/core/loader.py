@@ -24,7 +24,7 @@ from ..models import Record
 from ..vault import monitor
 from ..vault.cache import SHARDS, Cache, Stamp, diagnostics_of, fingerprint, oldest, shard_of
 from ..vault.reader import read_note
-from ..vault.scan import TEMP_MARK, scan
+from ..vault.scan import TEMP_MARK, BackgroundScan, scan
 from ..vault.writer import sweep_temp_files
 from . import journal
 from .config import STATE_DIR, Settings, load_settings
@@ -252,17 +252,24 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
         leftovers: list[str] = []
         files: dict[str, Stamp] | None = None
         cache: Cache | None = None
+        background: BackgroundScan | None = None
         if changes is None and previous is None and use_cache:
             cache = Cache(root, fingerprint(settings.timezone))
-            cache.load()
-            changes = monitor.ask(root, cache.since())
+            background = BackgroundScan(root)  # scans while the cache is decoded, unless a watch answers
+            try:
+                cache.load()
+                changes = monitor.ask(root, cache.since())
+            except BaseException:
+                background.cancel()
+                raise
             if changes is not None and changes.fresh:
+                background.cancel()
                 files = monitor.apply_changes(root, cache.stamps(), changes, leftovers)
         elif changes is not None and changes.fresh and previous is not None:
             files = monitor.apply_changes(root, dict(previous.files), changes, leftovers)
         stats.monitored = files is not None
         if files is None:
-            files = scan(root, leftovers)
+            files = background.result(leftovers) if background is not None else scan(root, leftovers)
         token = changes.token if changes is not None and use_cache else ""
         _sweep(root, leftovers)
         stats.files = len(files)
@@ -280,8 +287,12 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
         if token and not changes.fresh:  # every shard gets this watch's token, or the next command scans
             cache.dirty.update(range(SHARDS))
         get = cache.get
-        found = {path: get(path, stamp) for path, stamp in files.items()}
-        stale = [path for path, entry in found.items() if entry is None]
+        found = {}  # path → its entry, for the notes the cache holds as they are now
+        for shard in cache.shards:  # by shard, not by path: no hashing of 100,000 paths into shards
+            for path, entry in shard.items():
+                if files.get(path) == entry.stamp:
+                    found[path] = entry
+        stale = [path for path in files if path not in found]
         stats.parsed = len(stale)
         stats.cached = len(files) - len(stale)
         n_workers = _workers(workers)

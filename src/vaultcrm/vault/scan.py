@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
 from pathlib import Path
+
+import msgspec
 
 from .writer import TEMP_MARK  # in the dot-names of vaultcrm's own temp files
 
@@ -57,3 +62,72 @@ def scan(root: Path, temp_files: list[str] | None = None,
                         unreadable.append((prefix + name, exc))
                     continue
     return found
+
+
+class BackgroundScan:
+    """`scan(root)` in a forked child while this process does other work (decoding the parse cache):
+    on a large vault the two take about as long, and a second core does one while the first does the
+    other. Only where fork is safe: on Linux, with no other thread running. `result()` falls back to a
+    scan here whenever the child fails.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.pid = 0
+        self.fd = -1
+        if not sys.platform.startswith("linux") or threading.active_count() != 1:
+            return
+        try:
+            read, write = os.pipe()
+        except OSError:
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return
+        if pid == 0:  # the child: nothing but the scan, then out without running any exit handler
+            code = 1
+            try:
+                os.close(read)
+                temp: list[str] = []
+                blob = msgspec.msgpack.encode((scan(root, temp), temp))
+                with os.fdopen(write, "wb") as out:
+                    out.write(blob)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self.pid, self.fd = pid, read
+
+    def result(self, temp_files: list[str]) -> dict[str, tuple[int, int, int, int]]:
+        if self.pid:
+            with os.fdopen(self.fd, "rb") as pipe:
+                blob = pipe.read()
+            self.fd = -1
+            _, status = os.waitpid(self.pid, 0)
+            self.pid = 0
+            if os.waitstatus_to_exitcode(status) == 0:
+                try:
+                    found, temp = _RESULT.decode(blob)
+                except msgspec.DecodeError:
+                    pass
+                else:
+                    temp_files.extend(temp)
+                    return found
+        return scan(self.root, temp_files)
+
+    def cancel(self) -> None:
+        """The answer is not needed after all (the file monitor answered): end the child."""
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.close(self.fd)
+            os.waitpid(self.pid, 0)
+            self.pid, self.fd = 0, -1
+
+
+_RESULT = msgspec.msgpack.Decoder(tuple[dict[str, tuple[int, int, int, int]], list[str]])
