@@ -1,4 +1,5 @@
-"""The fast paths give the answers of the full ones: follow plan's candidate customers, plain-data checks."""
+"""The fast paths give the answers of the full ones: follow plan's candidate customers, plain-data checks,
+the customer list and the profile refresh from plain visits."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from vaultcrm.checks.cross_record import CHECKS, run_checks
-from vaultcrm.core.index import VaultIndex
+from vaultcrm.core.index import VaultIndex, visits_of
 from vaultcrm.core.loader import load_vault
+from vaultcrm.customers.profiles import managed_changes
+from vaultcrm.customers.view import customer_view, list_row
 from vaultcrm.followups.rules import plan_followups
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -47,6 +50,39 @@ def test_plain_data_checks_find_what_model_checks_find(studio):
     models = VaultIndex(studio, vault.index.records)  # every record built: the checks read models only
     assert run_checks(vault.index, vault.settings) == run_checks(models, vault.settings)
     assert CHECKS
+
+
+@pytest.mark.parametrize("today", ["2024-06-30", "2025-03-01", "2026-09-27"])
+def test_customer_list_rows_are_the_360_views_figures(studio, today):
+    """`customer list` reads visits as plain data; `customer show` builds every model of the history."""
+    day = dt.date.fromisoformat(today)
+    vault = load_vault(studio)
+    settings, index = vault.settings, vault.index
+    full = load_vault(studio).index
+    segmented = 0
+    for customer in index.customers.values():
+        row = list_row(index, customer, settings, day)
+        view = customer_view(full, full.customers[customer.id], settings, day)
+        assert row["到店次数"] == view.stats.visits and row["近12个月消费"] == view.stats.spend_recent
+        assert row["最近到店"] == (view.stats.last_visit.isoformat() if view.stats.last_visit else None)
+        assert row["积分"] == view.points.balance and row["会员等级"] == view.tier
+        assert row["分群"] == [s.value for s in view.segments]
+        segmented += bool(row["分群"])
+    assert segmented and index.services.column("basics", "date")  # the plain path had plain data to read
+
+
+def test_profile_refresh_from_plain_visits_is_the_one_from_models(studio):
+    vault = load_vault(studio)
+    full = VaultIndex(studio, vault.index.records)  # every record a model
+    day = dt.date(2025, 3, 1)
+    changed = 0
+    for customer in vault.index.customers.values():
+        plain = managed_changes(customer, vault.index.visits_of(customer.id), vault.settings, day)
+        built = managed_changes(customer, visits_of(full.services_of(customer.id)),
+                                vault.settings, day)
+        assert plain == built
+        changed += bool(plain)
+    assert changed
 
 
 def test_plain_data_checks_report_a_missing_profile_and_appointment(vault):

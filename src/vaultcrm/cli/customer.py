@@ -208,11 +208,10 @@ def list_(
     warn_diagnostics(vault.diagnostics)
     tier_name = parse_tier(tier, vault.settings) if tier else None
     today = today_of(at, vault.settings)
-    views = [customer_view(vault.index, c, vault.settings, today, recent=0)
-             for c in sorted(vault.index.customers.values(), key=lambda c: c.id)]
-    views = [v for v in views
-             if (wanted is None or wanted in v.segments) and (tier_name is None or v.tier == tier_name)]
-    rows = [list_row(v) for v in views]
+    rows = [list_row(vault.index, c, vault.settings, today)
+            for c in sorted(vault.index.customers.values(), key=lambda c: c.id)]
+    rows = [row for row in rows
+            if (wanted is None or wanted.value in row["分群"]) and (tier_name is None or row["会员等级"] == tier_name)]
     if fmt is OutputFormat.JSON:
         console.print_json(json.dumps(json_value(rows), ensure_ascii=False))
     elif fmt is OutputFormat.CSV:

@@ -10,9 +10,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from ..models import TYPE_BY_KIND, Appointment, Customer, FollowUp, Leave, Record, ServiceRecord, WaitlistEntry
 from ..models.fields import rebuild
@@ -93,6 +94,17 @@ class RecordTable(Mapping[str, R], Generic[R]):
             found.add(part[key] if type(part) is dict else getattr(part, key))
         found.discard(None)
         return found
+
+
+class Visit(NamedTuple):
+    """A service record as the segment, tier and points rules read it: its date and its fee."""
+
+    date: dt.date | None
+    fee: Decimal | None
+
+
+def visits_of(services: Iterable[ServiceRecord]) -> list[Visit]:
+    return [Visit(s.basics.date, s.service.fee) for s in services]
 
 
 @dataclass
@@ -324,6 +336,15 @@ class VaultIndex:
         history.appointments.sort(key=_sort_key_appointment)
         history.services.sort(key=_sort_key_service)
         return history
+
+    def visits_of(self, customer_key: str) -> list[Visit]:
+        """One customer's services as visits (date, fee), read from plain data: no model is built."""
+        if "histories" in self.__dict__:
+            found = self.histories.get(customer_key)
+            return visits_of(found.services) if found else []
+        dates = self.services.column("basics", "date")
+        fees = self.services.column("service", "fee")
+        return [Visit(dates[i], fees[i]) for i in self._customer_ids["services"].get(customer_key, ())]
 
     def services_of(self, customer_key: str) -> list[ServiceRecord]:
         """One customer's service records in date order, building no appointment or follow-up."""

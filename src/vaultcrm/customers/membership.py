@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from ..core.config import MembershipRules, Settings
+from ..core.index import Visit, visits_of
 from ..errors import VaultCRMError
 from ..models import Customer, ServiceRecord
 from ..models.customer import Package
 from ..values import format_money
-from .segments import add_months, past_services, spend_since
+from .segments import add_months, past_visits, spend_since
 
 NO_DISCOUNT = Decimal(10)
 
@@ -54,10 +55,16 @@ def qualifying_spend(customer: Customer, services: list[ServiceRecord], rules: M
                      today: dt.date) -> Decimal:
     """What a tier is earned by: 服务费用 over the last 消费统计月数 months, or the packages (次卡,
     储值) bought in that time if they come to more. Not both added: a package pays for services."""
+    return qualifying_spend_from(customer, visits_of(services), rules, today)
+
+
+def qualifying_spend_from(customer: Customer, visits: list[Visit], rules: MembershipRules,
+                          today: dt.date) -> Decimal:
+    """`qualifying_spend` of the visits (`VaultIndex.visits_of`, which builds no model)."""
     since = add_months(today, -rules.spend_months)
     bought = sum((p.value_total or Decimal(0) for p in customer.packages
                   if p.start and since < p.start <= today), Decimal(0))
-    return max(spend_since(services, since, today), bought)
+    return max(spend_since(visits, since, today), bought)
 
 
 def tier_of(rules: MembershipRules, customer: Customer | None) -> str | None:
@@ -122,12 +129,18 @@ def points_balance(customer: Customer, services: list[ServiceRecord], rules: Mem
                    today: dt.date) -> PointsBalance:
     """Points earned from services and positive adjustments, less redemptions (oldest points first)
     and what expired, as of `today`."""
+    return points_balance_from(customer, visits_of(services), rules, today)
+
+
+def points_balance_from(customer: Customer, visits: list[Visit], rules: MembershipRules,
+                        today: dt.date) -> PointsBalance:
+    """`points_balance` of the visits (`VaultIndex.visits_of`, which builds no model)."""
     expiry = rules.points_expiry_months
 
     def lot(day: dt.date, points: int) -> _Lot:
         return _Lot(day, points, add_months(day, expiry) if expiry > 0 else None)
 
-    lots = [lot(s.basics.date, points_for(s.service.fee, rules)) for s in past_services(services, today)]
+    lots = [lot(v.date, points_for(v.fee, rules)) for v in past_visits(visits, today)]
     entries = [e for e in customer.points_log if e.date and e.points and e.date <= today]
     lots += [lot(e.date, e.points) for e in entries if e.points > 0]
     lots = sorted((x for x in lots if x.points > 0), key=lambda x: x.earned)
@@ -264,5 +277,5 @@ def new_package(name: str, *, sessions: int | None, value: Decimal | None, start
 
 __all__ = ["NO_DISCOUNT", "PackageUse", "PointsBalance", "consume_package", "describe_discount", "describe_package",
            "discount_of", "discounted_price", "earned_tier", "has_balance", "is_active", "is_session_package",
-           "new_package", "points_balance", "points_for", "points_worth", "qualifying_spend", "redemption", "tier_of",
-           "upgraded_tier"]
+           "new_package", "points_balance", "points_balance_from", "points_for", "points_worth", "qualifying_spend",
+           "qualifying_spend_from", "redemption", "tier_of", "upgraded_tier"]

@@ -15,7 +15,7 @@ from decimal import Decimal
 import yaml
 
 from ..core.config import Settings
-from ..core.index import CustomerHistory, VaultIndex
+from ..core.index import VaultIndex, Visit
 from ..core.loader import Vault
 from ..core.store import update_record
 from ..errors import ConcurrentChangeError, VaultCRMError
@@ -26,7 +26,7 @@ from ..vault.edit import split_note
 from ..vault.writer import read_stamped
 from . import membership
 from .resolve import describe
-from .segments import merge_tags, segments_of, visit_stats
+from .segments import merge_tags, segments_of, visit_stats_from
 
 # -- edits -----------------------------------------------------------------------------------------
 _GENDERS = {"男": "男", "女": "女", "m": "男", "f": "女", "male": "男", "female": "女", "先生": "男", "女士": "女"}
@@ -127,20 +127,20 @@ def edit_profile(vault: Vault, customer: Customer, edit: ProfileEdit, today: dt.
 
 
 # -- managed fields --------------------------------------------------------------------------------
-def managed_changes(customer: Customer, history: CustomerHistory, settings: Settings,
+def managed_changes(customer: Customer, visits: list[Visit], settings: Settings,
                     today: dt.date) -> dict[tuple, object]:
-    """The 标签, 会员等级 and 积分 the profile should hold today, where they differ from what it holds."""
-    services = history.services
-    stats = visit_stats(customer, services, settings.segments, today)
+    """The 标签, 会员等级 and 积分 the profile should hold today, where they differ from what it holds;
+    `visits` are the customer's services (`VaultIndex.visits_of`)."""
+    stats = visit_stats_from(customer, visits, settings.segments, today)
     changes: dict[tuple, object] = {}
     tags = merge_tags(customer.tags, segments_of(stats, settings.segments, today))
     if tags != customer.tags:
         changes[("标签",)] = tags
     tier = membership.upgraded_tier(settings.membership, customer.tier,
-                                    membership.qualifying_spend(customer, services, settings.membership, today))
+                                    membership.qualifying_spend_from(customer, visits, settings.membership, today))
     if tier != customer.tier:
         changes[("会员等级",)] = tier
-    points = membership.points_balance(customer, services, settings.membership, today).balance
+    points = membership.points_balance_from(customer, visits, settings.membership, today).balance
     if points != customer.points and not (points == 0 and customer.points is None):
         changes[("积分",)] = points
     return changes
@@ -157,8 +157,7 @@ def refresh_profiles(vault: Vault, today: dt.date) -> Refresh:
     result = Refresh()
     index = vault.index
     for customer in sorted(index.customers.values(), key=lambda c: c.id):
-        history = CustomerHistory(customer, services=index.services_of(customer.id))  # all the tag rules read
-        changes = managed_changes(customer, history, vault.settings, today)
+        changes = managed_changes(customer, index.visits_of(customer.id), vault.settings, today)
         if not changes:
             continue
         try:

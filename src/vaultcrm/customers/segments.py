@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..core.config import SegmentRules
+from ..core.index import Visit, visits_of
 from ..models import Customer, ServiceRecord
 from ..values import ChoiceEnum
 
@@ -49,15 +50,14 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def past_services(services: list[ServiceRecord], today: dt.date) -> list[ServiceRecord]:
-    """Dated services on or before `today`, oldest first (an undated one cannot be placed in time)."""
-    return sorted((s for s in services if s.basics.date and s.basics.date <= today), key=lambda s: s.basics.date)
+def past_visits(visits: list[Visit], today: dt.date) -> list[Visit]:
+    """Dated visits on or before `today`, oldest first (an undated one cannot be placed in time)."""
+    return sorted((v for v in visits if v.date and v.date <= today), key=lambda v: v.date)
 
 
-def spend_since(services: list[ServiceRecord], since: dt.date, today: dt.date) -> Decimal:
-    """服务费用 of the services dated after `since`, up to `today`."""
-    return sum((s.service.fee or Decimal(0) for s in services
-                if s.basics.date and since < s.basics.date <= today), Decimal(0))
+def spend_since(visits: list[Visit], since: dt.date, today: dt.date) -> Decimal:
+    """服务费用 of the visits dated after `since`, up to `today`."""
+    return sum((v.fee or Decimal(0) for v in visits if v.date and since < v.date <= today), Decimal(0))
 
 
 @dataclass(frozen=True)
@@ -76,14 +76,20 @@ def visit_stats(customer: Customer | None, services: list[ServiceRecord], rules:
     """How often, how recently and how much. The monthly average is taken over the window (统计月数),
     or over the time since the first visit when that is shorter, but never less than one month, so
     a newcomer who came twice in two weeks already counts as frequent."""
-    past = past_services(services, today)
-    dates = [s.basics.date for s in past]
+    return visit_stats_from(customer, visits_of(services), rules, today)
+
+
+def visit_stats_from(customer: Customer | None, visits: list[Visit], rules: SegmentRules,
+                     today: dt.date) -> VisitStats:
+    """`visit_stats` of the visits (`VaultIndex.visits_of`, which builds no model)."""
+    past = past_visits(visits, today)
+    dates = [v.date for v in past]
     if customer is not None and customer.first_visit and customer.first_visit <= today:
         dates.append(customer.first_visit)
     first = min(dates) if dates else None
     last = max(dates) if dates else None
     window = rules.window_months * DAYS_PER_MONTH
-    recent = sum(1 for s in past if (today - s.basics.date).days < window)
+    recent = sum(1 for v in past if (today - v.date).days < window)
     span = min(window, max(DAYS_PER_MONTH, (today - first).days + 1)) if first else window
     spend_since_day = add_months(today, -rules.high_value_months)
     return VisitStats(
@@ -92,7 +98,7 @@ def visit_stats(customer: Customer | None, services: list[ServiceRecord], rules:
         last_visit=last,
         recent_visits=recent,
         per_month=recent * DAYS_PER_MONTH / span if span else 0.0,
-        spend_total=sum((s.service.fee or Decimal(0) for s in past), Decimal(0)),
+        spend_total=sum((v.fee or Decimal(0) for v in past), Decimal(0)),
         spend_recent=spend_since(past, spend_since_day, today),
     )
 
@@ -121,5 +127,5 @@ def merge_tags(existing: list[str], segments: list[Segment]) -> list[str]:
     return kept + [t for t in wanted if t not in kept]
 
 
-__all__ = ["MANAGED_TAGS", "Segment", "VisitStats", "add_months", "merge_tags", "past_services", "segments_of",
-           "spend_since", "visit_stats"]
+__all__ = ["MANAGED_TAGS", "Segment", "VisitStats", "add_months", "merge_tags", "past_visits", "segments_of",
+           "spend_since", "visit_stats", "visit_stats_from"]

@@ -21,7 +21,7 @@ from ..models.customer import Package
 from ..values import AppointmentStatus, FollowUpStatus
 from . import membership
 from .history import no_show_count, service_memory
-from .segments import Segment, VisitStats, segments_of, visit_stats
+from .segments import Segment, VisitStats, segments_of, visit_stats, visit_stats_from
 
 RECENT_SERVICES = 3
 
@@ -181,11 +181,17 @@ LIST_COLUMNS = ("客户编号", "客户姓名", "联系方式", "会员等级", 
                 "标签")
 
 
-def list_row(view: CustomerView) -> dict:
-    """One line of `customer list` (text, JSON and CSV share it), keyed by LIST_COLUMNS; money stays Decimal."""
-    c = view.customer
-    values = (c.id, c.name, c.phone, view.tier, view.stats.visits, _day(view.stats.last_visit),
-              view.stats.spend_recent, view.points.balance, [s.value for s in view.segments], c.tags)
+def list_row(index: VaultIndex, c: Customer, settings: Settings, today: dt.date) -> dict:
+    """One line of `customer list` (text, JSON and CSV share it), keyed by LIST_COLUMNS; money stays Decimal.
+
+    The figures of `customer_view`, from the customer's visits as plain data: a list of every customer
+    builds no service, appointment or follow-up model."""
+    visits = index.visits_of(c.id)
+    stats = visit_stats_from(c, visits, settings.segments, today)
+    points = membership.points_balance_from(c, visits, settings.membership, today)
+    segments = segments_of(stats, settings.segments, today)
+    values = (c.id, c.name, c.phone, membership.tier_of(settings.membership, c), stats.visits, _day(stats.last_visit),
+              stats.spend_recent, points.balance, [s.value for s in segments], c.tags)
     return dict(zip(LIST_COLUMNS, values, strict=True))
 
 
