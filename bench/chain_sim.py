@@ -94,43 +94,14 @@ def round_of(code: str, root: Path, day: dt.date, start_minute: int, count: int,
             "conflicts": len(result.conflicts)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--stores", type=int, default=20)
-    ap.add_argument("--days", type=int, default=30)
-    ap.add_argument("--bookings", type=int, default=100, help="bookings per store per day")
-    ap.add_argument("--sync-every", type=int, default=5, help="simulated minutes between syncs (12-hour day)")
-    ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    args = ap.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="vaultcrm-chain-"))
-    clones = setup(base, args.stores)
-    rounds_per_day = max(1, 12 * 60 // args.sync_every)
-    rounds_per_day = min(rounds_per_day, args.bookings)  # at least one booking per round
-    created: dict[str, list[str]] = {code: [] for code, _ in clones}
-    log: list[dict] = []
-    wall = time.perf_counter()
-    for d in range(args.days):
-        day = dt.date(2026, 3, 1) + dt.timedelta(days=d)
-        for r in range(rounds_per_day):
-            share = args.bookings // rounds_per_day + (1 if r < args.bookings % rounds_per_day else 0)
-            with ThreadPoolExecutor(args.workers) as pool:
-                jobs = [pool.submit(round_of, code, root, day, r * args.sync_every, share, created[code])
-                        for code, root in clones]
-                for job in jobs:
-                    entry = job.result()
-                    entry["round"] = d * rounds_per_day + r
-                    log.append(entry)
-        today = [e for e in log if e["round"] >= d * rounds_per_day]
-        print(f"day {d + 1}: {time.perf_counter() - wall:.0f} s so far, sync mean "
-              f"{statistics.mean(e['sync_s'] for e in today):.2f} s, max {max(e['sync_s'] for e in today):.2f} s",
-              file=sys.stderr, flush=True)
-    wall = time.perf_counter() - wall
+def verify(base: Path, clones: list[tuple[str, Path]], created: dict[str, list[str]], log: list[dict],
+           wall: float, args: argparse.Namespace, days: int) -> dict:
+    """Every store syncs twice (its day closed), then one fresh clone of HQ is checked."""
     for _ in range(2):
         for code, root in clones:
             settings, _ = load_settings(root)
             sync(root, settings, lock_wait=60)
-    final = base / "final"
+    final = base / f"check-{days}"
     git(base, "clone", "-q", str(base / "hq.git"), str(final))
     vault = load_vault(final)
     made = {i for ids in created.values() for i in ids}
@@ -142,14 +113,15 @@ def main() -> None:
     store_report(vault.index, vault.settings, Month(2026, 3))
     report_s = time.perf_counter() - began
     total_booked = sum(e["booked"] for e in log)
-    by_round = {}
+    by_round: dict[int, list[float]] = {}
     for e in log:
         by_round.setdefault(e["round"], []).append(e["sync_s"])
     rounds = sorted(by_round)
     commits = subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=final, capture_output=True, text=True).stdout
-    summary = {
-        "stores": args.stores, "days": args.days, "bookings_per_store_day": args.bookings,
-        "sync_rounds_per_day": rounds_per_day, "wall_s": round(wall, 1),
+    subprocess.run(["rm", "-rf", str(final)], check=False)
+    return {
+        "stores": args.stores, "days": days, "bookings_per_store_day": args.bookings,
+        "sync_rounds_per_day": len(rounds) // max(days, 1), "wall_s": round(wall, 1),
         "bookings_total": total_booked,
         "bookings_per_min_chain": round(total_booked / wall * 60, 1),
         "bookings_per_min_per_store_while_booking": round(
@@ -157,11 +129,50 @@ def main() -> None:
         "sync_s_first_round_mean": round(statistics.mean(by_round[rounds[0]]), 2),
         "sync_s_last_round_mean": round(statistics.mean(by_round[rounds[-1]]), 2),
         "sync_s_max": round(max(e["sync_s"] for e in log), 2),
-        "history_commits": int(commits.strip() or 0),
+        "history_commits": int(commits.strip() or 0), "notes_in_vault": len(vault.files),
         "notes_lost": len(made - present), "duplicate_ids": len(vault.index.duplicates),
         "conflict_markers_left": markers, "field_conflicts_resolved": sum(e["conflicts"] for e in log),
         "shared_profile_equal_in_all_clones": clones_equal, "chain_report_s": round(report_s, 3),
     }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stores", type=int, default=20)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--bookings", type=int, default=100, help="bookings per store per day")
+    ap.add_argument("--sync-every", type=int, default=5, help="simulated minutes between syncs (12-hour day)")
+    ap.add_argument("--check-every", type=int, default=5, help="days between checks of a fresh clone (to stderr)")
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = ap.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="vaultcrm-chain-"))
+    clones = setup(base, args.stores)
+    rounds_per_day = max(1, 12 * 60 // args.sync_every)
+    rounds_per_day = min(rounds_per_day, args.bookings)  # at least one booking per round
+    created: dict[str, list[str]] = {code: [] for code, _ in clones}
+    log: list[dict] = []
+    wall = 0.0  # simulated days only: the checks in between are not counted
+    summary: dict = {}
+    for d in range(args.days):
+        day = dt.date(2026, 3, 1) + dt.timedelta(days=d)
+        began = time.perf_counter()
+        for r in range(rounds_per_day):
+            share = args.bookings // rounds_per_day + (1 if r < args.bookings % rounds_per_day else 0)
+            with ThreadPoolExecutor(args.workers) as pool:
+                jobs = [pool.submit(round_of, code, root, day, r * args.sync_every, share, created[code])
+                        for code, root in clones]
+                for job in jobs:
+                    entry = job.result()
+                    entry["round"] = d * rounds_per_day + r
+                    log.append(entry)
+        wall += time.perf_counter() - began
+        today = [e for e in log if e["round"] >= d * rounds_per_day]
+        print(f"day {d + 1}: {wall:.0f} s so far, sync mean {statistics.mean(e['sync_s'] for e in today):.2f} s, "
+              f"max {max(e['sync_s'] for e in today):.2f} s", file=sys.stderr, flush=True)
+        if (d + 1) % args.check_every == 0 or d + 1 == args.days:
+            summary = verify(base, clones, created, log, wall, args, d + 1)
+            print(json.dumps(summary, ensure_ascii=False), file=sys.stderr, flush=True)
     print(json.dumps(summary, ensure_ascii=False, indent=1))
     if not args.keep:
         subprocess.run(["rm", "-rf", str(base)], check=False)
