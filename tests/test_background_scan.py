@@ -83,3 +83,16 @@ def test_no_fork_while_another_thread_runs(notes):
     finally:
         stop.set()
         other.join()
+
+
+@linux_only
+def test_children_reaped_by_the_system(notes):
+    """The warm worker ignores SIGCHLD (the kernel reaps its children): the scan still answers."""
+    import signal
+
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        assert BackgroundScan(notes).result([]) == scan(notes)
+        BackgroundScan(notes).cancel()
+    finally:
+        signal.signal(signal.SIGCHLD, before)

@@ -106,9 +106,9 @@ class BackgroundScan:
             with os.fdopen(self.fd, "rb") as pipe:
                 blob = pipe.read()
             self.fd = -1
-            _, status = os.waitpid(self.pid, 0)
+            ended = _reap(self.pid)
             self.pid = 0
-            if os.waitstatus_to_exitcode(status) == 0:
+            if ended in (0, None):  # None: reaped by the system (SIGCHLD ignored); the blob tells
                 try:
                     found, temp = _RESULT.decode(blob)
                 except msgspec.DecodeError:
@@ -126,8 +126,18 @@ class BackgroundScan:
             except OSError:
                 pass
             os.close(self.fd)
-            os.waitpid(self.pid, 0)
+            _reap(self.pid)
             self.pid, self.fd = 0, -1
+
+
+def _reap(pid: int) -> int | None:
+    """Wait for the child; its exit code, or None when the system reaped it already (SIGCHLD ignored,
+    as in the warm worker)."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return None
+    return os.waitstatus_to_exitcode(status)
 
 
 _RESULT = msgspec.msgpack.Decoder(tuple[dict[str, tuple[int, int, int, int]], list[str]])
