@@ -28,14 +28,14 @@ from pathlib import Path
 import msgspec
 
 from ..core.render import templates_dir
+from ..vault.cache import Stamp
+from ..vault.scan import stamp_of
 from ..vault.state import clear_junk, read_state
 from ..vault.writer import write_atomic
 
 FORMAT = 1
 STATE = Path(".vaultcrm") / "stats-digest"
 _DIGEST = re.compile(rb"[0-9a-f]{64}")
-
-Stamp = tuple[int, int, int, int]  # as vault/scan.py reads a note: mtime_ns, size, ctime_ns, inode
 
 
 def _tree_stamps(folder: Path, suffixes: tuple[str, ...]) -> list[tuple[str, int, int]]:
@@ -80,7 +80,7 @@ def after_writes(root: Path, files: Mapping[str, Stamp], written: Iterable[str])
         except OSError:
             out.pop(relpath, None)
             continue
-        out[relpath] = (st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)
+        out[relpath] = stamp_of(st)
     return out
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .peer import peer_is_me
-from .scan import TEMP_MARK, is_ignored, scan
+from .scan import TEMP_MARK, is_ignored, scan, stamp_of
 
 TOKEN = re.compile(r"[0-9a-f]{32}:\d{1,18}")
 MAX_REPLY = 64 << 20  # bytes: a reply lists changed paths, a few MB after a very busy day
@@ -144,5 +144,5 @@ def apply_changes(root: Path, files: dict[str, Stamp], changes: Changes, temp_fi
         except OSError:
             continue
         if stat.S_ISREG(st.st_mode):
-            files[path] = (st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)
+            files[path] = stamp_of(st)
     return files

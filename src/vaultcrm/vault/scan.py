@@ -24,12 +24,16 @@ def is_ignored(relpath: str) -> bool:
     return not name.endswith(".md") or name.endswith((".tmp", "~")) or name.startswith("~")
 
 
+def stamp_of(st: os.stat_result) -> tuple[int, int, int, int]:
+    """A note's stamp from its (l)stat: (mtime_ns, size, ctime_ns, inode), what the cache and the loader
+    compare. mtime and size alone miss a same-size edit whose mtime a sync tool restored; the ctime
+    (which no program can set back) and the inode (new on a save by rename) do not."""
+    return st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino
+
+
 def scan(root: Path, temp_files: list[str] | None = None,
          unreadable: list[tuple[str, OSError]] | None = None) -> dict[str, tuple[int, int, int, int]]:
-    """Every note as relative path → (mtime_ns, size, ctime_ns, inode). Symlinks are not followed.
-
-    mtime and size alone miss a same-size edit whose mtime a sync tool restored; the ctime (which no
-    program can set back) and the inode (new on a save by rename) do not.
+    """Every note as relative path → its stamp (`stamp_of`). Symlinks are not followed.
 
     vaultcrm's own temp files left by a killed process are collected into `temp_files` if given;
     folders and entries that cannot be listed or looked at, into `unreadable` (relative path, error).
@@ -55,8 +59,7 @@ def scan(root: Path, temp_files: list[str] | None = None,
                     if entry.is_dir(follow_symlinks=False):
                         stack.append((prefix + name + "/", entry.path))
                     elif name.endswith(".md") and entry.is_file(follow_symlinks=False):
-                        st = entry.stat(follow_symlinks=False)
-                        found[prefix + name] = (st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)
+                        found[prefix + name] = stamp_of(entry.stat(follow_symlinks=False))
                 except OSError as exc:
                     if unreadable is not None and not isinstance(exc, FileNotFoundError):
                         unreadable.append((prefix + name, exc))
