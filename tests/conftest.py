@@ -112,6 +112,23 @@ def wait_until(predicate, timeout: float, what: str, watcher: "WatchProcess | No
         time.sleep(0.05)
 
 
+WATCH_STOP = 30.0  # seconds from SIGTERM to exit, the final regeneration included, on a loaded machine
+
+
+def stop_watch(proc: subprocess.Popen, output: Path, sig: int = signal.SIGTERM) -> int:
+    """Send `sig` and wait for the watch to end. One that hangs is sent SIGABRT, which (started with
+    PYTHONFAULTHANDLER=1) writes every thread's stack to its output, and the test fails showing them."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=WATCH_STOP)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        proc.wait(timeout=WATCH_STOP)
+        text = output.read_text(encoding="utf-8", errors="replace")
+        pytest.fail(f"watch did not end within {WATCH_STOP:g} s of signal {sig}:\n{text[-8000:]}")
+
+
 class WatchProcess:
     """`python -m vaultcrm --vault ROOT watch …` with stdout in a file; ready once it printed 开始监视,
     its last line at start (after the first sync)."""
@@ -120,6 +137,7 @@ class WatchProcess:
         self.root = root
         self.out_path = root.parent / "watch.out"
         env = {k: v for k, v in os.environ.items() if k != "VAULTCRM_VAULT"}
+        env["PYTHONFAULTHANDLER"] = "1"  # see stop_watch
         with open(self.out_path, "wb") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "vaultcrm", "--vault", str(root), "watch", *args],
                                          stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -135,9 +153,7 @@ class WatchProcess:
         return [line for line in log.read_text(encoding="utf-8").splitlines() if " 已更新：" in line]
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.proc.wait(timeout=15)
+        return stop_watch(self.proc, self.out_path, sig)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import stop_watch
 
 from vaultcrm.core import store
 from vaultcrm.core.loader import load_vault
@@ -233,9 +234,10 @@ def test_watch_remind_book_status_stats_and_hand_edits_at_once_lose_nothing(vaul
     root = vault(BASE)
     n = 6
     watch_log = tmp_path / "watch.log"
-    with open(watch_log, "w") as out:
+    with open(watch_log, "w") as out:  # PYTHONFAULTHANDLER: a watch that hangs shows its threads on SIGABRT
         watch = subprocess.Popen([sys.executable, "-m", "vaultcrm", "--vault", str(root), "watch", "--poll",
-                                  "--interval", "0.2"], stdout=out, stderr=subprocess.STDOUT, env=ENV)
+                                  "--interval", "0.2"], stdout=out, stderr=subprocess.STDOUT,
+                                 env={**ENV, "PYTHONFAULTHANDLER": "1"})
     try:
         deadline = time.monotonic() + 60
         while not watch_log.read_text(encoding="utf-8"):  # synced and watching
@@ -255,8 +257,7 @@ def test_watch_remind_book_status_stats_and_hand_edits_at_once_lose_nothing(vaul
         assert hand.stdout.strip() == "done", hand.stderr
         codes = {name: d.codes() for name, d in writers.items()}
     finally:
-        watch.send_signal(signal.SIGTERM)
-        watch.wait(timeout=30)
+        stop_watch(watch, watch_log)
     assert "Traceback" not in watch_log.read_text(encoding="utf-8")
     assert codes["desk A"] == [0] * n and codes["desk B"] == [0] * n, codes
     assert set(codes["stats"]) == {0} and set(codes["cron remind"]) == {0}, codes

@@ -334,3 +334,27 @@ def test_a_refused_write_is_reported_and_retried(vault, monkeypatch):
     assert "服务追踪表.md" in reports[0].written
     assert "<!-- vaultcrm:每日统计 开始 -->" in dashboard.read_text(encoding="utf-8")
     assert figure(daily(root), "预约客户数") == 1
+
+
+def test_an_observer_that_will_not_stop_does_not_keep_the_watch_running(vault, monkeypatch):
+    import threading
+
+    from vaultcrm.watch import watcher as watcher_module
+
+    monkeypatch.setattr(watcher_module, "STOP_WAIT", 0.3)
+    root = vault({"预约/APP-2026-001.md": app_note("APP-2026-001")})
+    watcher = watcher_module.Watcher(root, poll=True, interval=0.1)
+    watcher.start()
+    observer = watcher._observer
+    released = threading.Event()
+    real_stop = observer.stop
+    observer.stop = lambda: (released.wait(30), real_stop())  # an emitter stuck on a hung drive
+    began = time.monotonic()
+    try:
+        watcher.stop()
+        took = time.monotonic() - began
+    finally:
+        released.set()
+        observer.join(timeout=5)
+    assert took < 2.0
+    assert not observer.is_alive()

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 MAX_WAIT = 3.0  # seconds: a save every few milliseconds, without pause, still regenerates this often
 TICK = 0.2  # seconds: how often the loop looks at the stop flag and the calendar
+STOP_WAIT = 5.0  # seconds: the longest the file observer may take to stop
 RETRY_FIRST, RETRY_MAX = 2.0, 60.0  # backoff after a failed regeneration (dashboard open elsewhere, …)
 
 _TABLES = (("APP", "appointments"), ("SRV", "services"), ("FLW", "followups"), ("CUS", "customers"))
@@ -290,8 +291,12 @@ class Watcher:
         if self._server is not None:
             self._server.stop()
         if self._observer is not None and self._observer.is_alive():
-            self._observer.stop()
-            self._observer.join(timeout=5)
+            # watchdog's stop() joins its emitter threads without a time limit: a snapshot stuck on a
+            # hung network drive must not keep the watch from ending (its threads are daemons).
+            stopper = threading.Thread(target=self._observer.stop, name="vaultcrm-observer-stop", daemon=True)
+            stopper.start()
+            stopper.join(timeout=STOP_WAIT)
+            self._observer.join(timeout=STOP_WAIT)
 
     def status(self) -> Status:
         return Status(self.last_update, len(self.vault.files) if self.vault else 0, len(self._reported))
