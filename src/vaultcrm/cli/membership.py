@@ -99,7 +99,7 @@ def points(
                       f"剩余 {done.balance.balance} 分")
         return
     rules = vault.settings.membership
-    p = points_balance(customer, vault.index.history(customer.id).services, rules, today)
+    p = points_balance(customer, vault.index.services_of(customer.id), rules, today)
     console.print(f"{who} 积分 {p.balance} 分（可抵 {format_money(p.value)}）")
     console.print(f"累计获得 {p.earned} 分，已兑换 {p.redeemed} 分，已过期 {p.expired} 分；"
                   f"每元 {rules.points_per_yuan.normalize():f} 分，"

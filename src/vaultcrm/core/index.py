@@ -229,8 +229,10 @@ class VaultIndex:
     def prepare(self) -> None:
         """Build the lookup tables most commands use now rather than on first use (the warm worker
         does this while idle, so that its forked commands find them built)."""
-        for name in ("_by_phone", "_by_name", "_customer_ids", "_appointment_dates", "_service_dates"):
+        for name in ("_by_phone", "_by_name", "_appointment_dates", "_service_dates"):
             getattr(self, name)
+        for kind in self._SECTIONS:
+            self._customer_ids(kind)
 
     # -- lookups -----------------------------------------------------------------------------------
     def get(self, record_id: str) -> Record | None:
@@ -300,38 +302,41 @@ class VaultIndex:
             history.services.sort(key=_sort_key_service)
         return table
 
-    @cached_property
-    def _customer_ids(self) -> dict[str, dict[str, list[str]]]:
-        """Per table, customer key → record IDs, read from plain data where the note names its 客户编号.
+    _SECTIONS = {"appointments": "info", "services": "customer", "followups": "customer"}
+
+    def _customer_ids(self, kind: str) -> dict[str, list[str]]:
+        """Customer key → IDs in one table ("appointments", "services", "followups"), read from plain data
+        where the note names its 客户编号; built on first use, per table.
 
         Only notes without a 客户编号 (made from the raw template) need their model built to be placed.
         """
-        groups: dict[str, dict[str, list[str]]] = {}
-        for kind, table, section in (("appointments", self.appointments, "info"),
-                                     ("services", self.services, "customer"),
-                                     ("followups", self.followups, "customer")):
+        memo = self.__dict__.setdefault("_ids_by_customer", {})
+        found = memo.get(kind)
+        if found is None:
+            table: RecordTable = getattr(self, kind)
             by_key: dict[str, list[str]] = defaultdict(list)
-            for customer_id, ids in table.dates(section, "customer_id").items():
+            for customer_id, ids in table.dates(self._SECTIONS[kind], "customer_id").items():
                 by_key[customer_id].extend(ids)
             placed = {i for ids in by_key.values() for i in ids}
             for record_id in table.keys() - placed:
                 key = self.key_of(table[record_id])
                 if key is not None:
                     by_key[key].append(record_id)
-            groups[kind] = by_key
-        return groups
+            found = memo[kind] = dict(by_key)
+        return found
 
-    def history(self, customer_key: str) -> CustomerHistory:
-        """One customer's records, building only their models."""
+    def history(self, customer_key: str, *, appointments: bool = True) -> CustomerHistory:
+        """One customer's records, building only their models (`appointments=False`: without the
+        appointments, for rules that read services and follow-ups only)."""
         if "histories" in self.__dict__:
             found = self.histories.get(customer_key)
             return found or CustomerHistory(self.customers.get(customer_key))
-        groups = self._customer_ids
         history = CustomerHistory(
             self.customers.get(customer_key),
-            [self.appointments[i] for i in groups["appointments"].get(customer_key, ())],
-            [self.services[i] for i in groups["services"].get(customer_key, ())],
-            [self.followups[i] for i in groups["followups"].get(customer_key, ())],
+            [self.appointments[i] for i in self._customer_ids("appointments").get(customer_key, ())]
+            if appointments else [],
+            [self.services[i] for i in self._customer_ids("services").get(customer_key, ())],
+            [self.followups[i] for i in self._customer_ids("followups").get(customer_key, ())],
         )
         history.appointments.sort(key=_sort_key_appointment)
         history.services.sort(key=_sort_key_service)
@@ -344,20 +349,20 @@ class VaultIndex:
             return visits_of(found.services) if found else []
         dates = self.services.column("basics", "date")
         fees = self.services.column("service", "fee")
-        return [Visit(dates[i], fees[i]) for i in self._customer_ids["services"].get(customer_key, ())]
+        return [Visit(dates[i], fees[i]) for i in self._customer_ids("services").get(customer_key, ())]
 
     def services_of(self, customer_key: str) -> list[ServiceRecord]:
         """One customer's service records in date order, building no appointment or follow-up."""
         if "histories" in self.__dict__:
             found = self.histories.get(customer_key)
             return list(found.services) if found else []
-        ids = self._customer_ids["services"].get(customer_key, ())
+        ids = self._customer_ids("services").get(customer_key, ())
         return sorted((self.services[i] for i in ids), key=_sort_key_service)
 
     def keys_served_since(self, first: dt.date) -> set[str]:
         """Customer keys with a service record dated `first` or later, found from plain data."""
         wanted = {i for day, ids in self._service_dates.items() if day >= first for i in ids}
-        return {key for key, ids in self._customer_ids["services"].items() if not wanted.isdisjoint(ids)}
+        return {key for key, ids in self._customer_ids("services").items() if not wanted.isdisjoint(ids)}
 
     def services_sorted(self) -> list[ServiceRecord]:
         return sorted(self.services.values(), key=_sort_key_service)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from ..core.config import MembershipRules, Settings
@@ -120,9 +121,14 @@ class PointsBalance:
 
 
 def points_for(fee: Decimal | None, rules: MembershipRules) -> int:
+    return _points(fee, rules.points_per_yuan)
+
+
+@lru_cache(maxsize=4096)  # a studio's prices are few: every customer's list row asks for the same fees
+def _points(fee: Decimal | None, per_yuan: Decimal) -> int:
     if not fee or fee <= 0:
         return 0
-    return int((fee * rules.points_per_yuan).to_integral_value(rounding=ROUND_FLOOR))
+    return int((fee * per_yuan).to_integral_value(rounding=ROUND_FLOOR))
 
 
 def points_balance(customer: Customer, services: list[ServiceRecord], rules: MembershipRules,

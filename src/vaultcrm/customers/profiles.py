@@ -182,7 +182,7 @@ def redeem_points(vault: Vault, customer: Customer, points: int, today: dt.date,
                   note: str | None = None) -> Redeemed:
     """Record a redemption in 积分记录 and write the new balance into 积分."""
     rules = vault.settings.membership
-    services = vault.index.history(customer.id).services
+    services = vault.index.services_of(customer.id)
     before = membership.points_balance(customer, services, rules, today)
     entry = membership.redemption(before, points, rules, today, note)
     after_customer = customer.model_copy(

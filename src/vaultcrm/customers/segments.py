@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 
 from ..core.config import SegmentRules
@@ -43,6 +44,7 @@ class Segment(ChoiceEnum):
 MANAGED_TAGS = frozenset(s.value for s in Segment)
 
 
+@lru_cache(maxsize=8192)  # a list of every customer asks this for each visit; a vault has few distinct days
 def add_months(day: dt.date, months: int) -> dt.date:
     """The same day `months` later (or earlier); the 31st becomes the month's last day."""
     n = day.year * 12 + day.month - 1 + months

@@ -164,7 +164,7 @@ def plan_followups(index: VaultIndex, rules: FollowUpRules, today: dt.date, *,
     if histories is None:
         keys = _candidates(index, rules, today, oldest)
         keys.update(filter(None, (index.key_of(index.services[i]) for i in fresh if i in index.services)))
-        histories = {key: index.history(key) for key in sorted(keys)}
+        histories = {key: index.history(key, appointments=False) for key in sorted(keys)}
     planned: list[Planned] = []
     for key, history in histories.items():
         mine = []

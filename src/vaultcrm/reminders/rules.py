@@ -171,7 +171,7 @@ def _preparation(a: Appointment, index: VaultIndex, settings: Settings) -> Itera
         yield f"健康关注：{health.concerns}"
     if a.requests.strength or a.requests.other:
         yield f"特殊要求：{'，'.join(x for x in (a.requests.strength and f'力度{a.requests.strength}', a.requests.other) if x)}"
-    last = _last_service(index.history(key).services if key else [], a.start)
+    last = _last_service(index.services_of(key) if key else [], a.start)
     if last is None:
         yield "上次服务：无记录"
         return

@@ -168,7 +168,7 @@ def touched_periods(old: VaultIndex, new: VaultIndex, changed: set[str]) -> Touc
             if isinstance(record, Customer):
                 before = other.customers.get(record.id)
                 if before is None or _identity(before) != _identity(record):
-                    groups.append(index.history(record.id).services)
+                    groups.append(index.services_of(record.id))
         for group in groups:
             days, group_months = affected_periods(group, index)
             dates |= days
