@@ -5,8 +5,8 @@ and syncing every few (simulated) minutes, for a number of days. Real git, real 
     python bench/chain_sim.py --stores 3 --days 2 --bookings 20 --sync-every 60        # a quick look
 
 Each store's round books its share of the day (store-coded IDs through core/store.create_record under
-the ID lock) and edits a customer profile that every store shares (a tag and a field: merges happen),
-then runs `vaultcrm sync`'s code. Stores run their rounds concurrently (threads; git runs in
+the ID lock; with `--log` it logs each one's service too, a second note per booking) and edits a customer
+profile that every store shares (a tag and a field: merges happen), then runs `vaultcrm sync`'s code. Stores run their rounds concurrently (threads; git runs in
 subprocesses). At the end every store syncs twice more, and one fresh clone is checked: notes lost,
 duplicate IDs, conflict markers, the chain report's time.
 """
@@ -32,7 +32,7 @@ from vaultcrm.chain.sync import sync  # noqa: E402
 from vaultcrm.core.config import load_settings  # noqa: E402
 from vaultcrm.core.loader import load_vault  # noqa: E402
 from vaultcrm.core.store import create_record  # noqa: E402
-from vaultcrm.models import Appointment  # noqa: E402
+from vaultcrm.models import Appointment, ServiceRecord  # noqa: E402
 from vaultcrm.stats.periods import Month  # noqa: E402
 from vaultcrm.vault.edit import edit_frontmatter  # noqa: E402
 
@@ -69,19 +69,29 @@ def setup(base: Path, n: int) -> list[tuple[str, Path]]:
     return clones
 
 
-def round_of(code: str, root: Path, day: dt.date, start_minute: int, count: int, created: list[str]) -> dict:
+def round_of(code: str, root: Path, day: dt.date, start_minute: int, count: int, created: list[str],
+             log: bool = False) -> dict:
     settings, _ = load_settings(root)
     vault = load_vault(root, settings)
     known = set(vault.index.appointments.keys())
+    known_services = set(vault.index.services.keys())
     began = time.perf_counter()
     for i in range(count):
         minute = start_minute + i * 5
+        at = f"{9 + minute // 60 % 12:02d}:{minute % 60:02d}"
         record = Appointment.model_validate({"预约编号": "APP-2026-000", "预约信息": {
-            "客户姓名": f"客{code}{i}", "预约日期": day, "预约时间": f"{9 + minute // 60 % 12:02d}:{minute % 60:02d}"},
+            "客户姓名": f"客{code}{i}", "预约日期": day, "预约时间": at},
             "服务信息": {"服务项目": "全身推拿", "服务时长": 60}, "预约状态": {"当前状态": "已完成"}})
         made = create_record(root, settings, record, known, year=day.year)
         known.add(made.id)
         created.append(made.id)
+        if log:  # the service logged, as `vaultcrm log` writes it: a second note for every booking
+            service = ServiceRecord.model_validate({"服务编号": "", "服务基本信息": {
+                "服务日期": day, "服务时间": at, "服务时长": 60}, "客户信息": {"客户姓名": f"客{code}{i}"},
+                "服务信息": {"服务项目": "全身推拿", "服务费用": "198"}})
+            logged = create_record(root, settings, service, known_services, year=day.year)
+            known_services.add(logged.id)
+            created.append(logged.id)
     booked = time.perf_counter() - began
     shared = root / SHARED  # every store touches the shared profile: a tag of its own and one common field
     text = shared.read_text(encoding="utf-8")
@@ -105,7 +115,7 @@ def verify(base: Path, clones: list[tuple[str, Path]], created: dict[str, list[s
     git(base, "clone", "-q", str(base / "hq.git"), str(final))
     vault = load_vault(final)
     made = {i for ids in created.values() for i in ids}
-    present = set(vault.index.appointments.keys())
+    present = set(vault.index.appointments.keys()) | set(vault.index.services.keys())
     markers = sum(1 for p in final.rglob("*.md") if "<<<<<<<" in p.read_text(encoding="utf-8", errors="replace"))
     clones_equal = all(
         (root / SHARED).read_bytes() == (final / SHARED).read_bytes() for _, root in clones)
@@ -130,6 +140,7 @@ def verify(base: Path, clones: list[tuple[str, Path]], created: dict[str, list[s
         "sync_s_last_round_mean": round(statistics.mean(by_round[rounds[-1]]), 2),
         "sync_s_max": round(max(e["sync_s"] for e in log), 2),
         "history_commits": int(commits.strip() or 0), "notes_in_vault": len(vault.files),
+        "services_logged": len(vault.index.services),
         "notes_lost": len(made - present), "duplicate_ids": len(vault.index.duplicates),
         "conflict_markers_left": markers, "field_conflicts_resolved": sum(e["conflicts"] for e in log),
         "shared_profile_equal_in_all_clones": clones_equal, "chain_report_s": round(report_s, 3),
@@ -143,6 +154,7 @@ def main() -> None:
     ap.add_argument("--bookings", type=int, default=100, help="bookings per store per day")
     ap.add_argument("--sync-every", type=int, default=5, help="simulated minutes between syncs (12-hour day)")
     ap.add_argument("--check-every", type=int, default=5, help="days between checks of a fresh clone (to stderr)")
+    ap.add_argument("--log", action="store_true", help="log each booking's service too (a SRV note per booking)")
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = ap.parse_args()
@@ -160,7 +172,7 @@ def main() -> None:
         for r in range(rounds_per_day):
             share = args.bookings // rounds_per_day + (1 if r < args.bookings % rounds_per_day else 0)
             with ThreadPoolExecutor(args.workers) as pool:
-                jobs = [pool.submit(round_of, code, root, day, r * args.sync_every, share, created[code])
+                jobs = [pool.submit(round_of, code, root, day, r * args.sync_every, share, created[code], args.log)
                         for code, root in clones]
                 for job in jobs:
                     entry = job.result()
