@@ -14,8 +14,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 
 from ..core.config import SegmentRules
 from ..core.index import Visit, visits_of
