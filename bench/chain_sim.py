@@ -3,6 +3,8 @@ and syncing every few (simulated) minutes, for a number of days. Real git, real 
 
     python bench/chain_sim.py --stores 20 --days 30 --bookings 100 --sync-every 5      # the full month
     python bench/chain_sim.py --stores 3 --days 2 --bookings 20 --sync-every 60        # a quick look
+    python bench/chain_sim.py --dir /var/tmp/chain ...; touch /var/tmp/chain/STOP      # a month in parts:
+    python bench/chain_sim.py --dir /var/tmp/chain --days 30                            # … carried on later
 
 Each store's round books its share of the day (store-coded IDs through core/store.create_record under
 the ID lock; with `--log` it logs each one's service too, a second note per booking) and edits a customer
@@ -71,10 +73,12 @@ def setup(base: Path, n: int) -> list[tuple[str, Path]]:
 
 def round_of(code: str, root: Path, day: dt.date, start_minute: int, count: int, created: list[str],
              log: bool = False) -> dict:
+    """One store's round. The IDs it allocates are store-coded, so no other store's notes can take one:
+    the store's own IDs so far (`created`) are all `create_record` needs, and the front desk's vault load
+    (measured by `bench/run.py`, not here) is left out of the chain's figures."""
     settings, _ = load_settings(root)
-    vault = load_vault(root, settings)
-    known = set(vault.index.appointments.keys())
-    known_services = set(vault.index.services.keys())
+    known = {i for i in created if i.startswith("APP-")}
+    known_services = {i for i in created if i.startswith("SRV-")}
     began = time.perf_counter()
     for i in range(count):
         minute = start_minute + i * 5
@@ -134,6 +138,7 @@ def verify(base: Path, clones: list[tuple[str, Path]], created: dict[str, list[s
         "sync_rounds_per_day": len(rounds) // max(days, 1), "wall_s": round(wall, 1),
         "bookings_total": total_booked,
         "bookings_per_min_chain": round(total_booked / wall * 60, 1),
+        "bookings_per_min_per_store": round(total_booked / wall * 60 / args.stores, 1),
         "bookings_per_min_per_store_while_booking": round(
             statistics.mean(e["booked"] / e["book_s"] * 60 for e in log if e["book_s"] > 0), 1),
         "sync_s_first_round_mean": round(statistics.mean(by_round[rounds[0]]), 2),
@@ -147,6 +152,17 @@ def verify(base: Path, clones: list[tuple[str, Path]], created: dict[str, list[s
     }
 
 
+STATE = "sim-state.json"
+
+
+def save_state(base: Path, state: dict) -> None:
+    """The run so far, after each whole simulated day: `--dir` carries on from it (one session need not
+    hold a month)."""
+    tmp = base / (STATE + ".tmp")
+    tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(base / STATE)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stores", type=int, default=20)
@@ -157,16 +173,30 @@ def main() -> None:
     ap.add_argument("--log", action="store_true", help="log each booking's service too (a SRV note per booking)")
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--dir", type=Path, help="the simulation's folder, kept: a run stopped there (a file STOP in it "
+                                             "ends the run after the day in progress) carries on from its last day")
     args = ap.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="vaultcrm-chain-"))
-    clones = setup(base, args.stores)
+    days_wanted = args.days
+    if args.dir is not None and (args.dir / STATE).exists():
+        base = args.dir
+        state = json.loads((base / STATE).read_text(encoding="utf-8"))
+        args = argparse.Namespace(**{**state["args"], "days": days_wanted, "workers": args.workers, "dir": base})
+        clones = [(code, base / code) for code in state["created"]]
+        print(f"carrying on after day {state['done_days']} in {base}", file=sys.stderr, flush=True)
+    else:
+        if args.dir is not None:
+            args.dir.mkdir(parents=True, exist_ok=True)
+        base = args.dir or Path(tempfile.mkdtemp(prefix="vaultcrm-chain-"))
+        clones = setup(base, args.stores)
+        state = {"args": {k: v for k, v in vars(args).items() if k != "dir"}, "done_days": 0,
+                 "created": {code: [] for code, _ in clones}, "log": [], "wall": 0.0, "days": [], "summary": {}}
+    (base / "STOP").unlink(missing_ok=True)
     rounds_per_day = max(1, 12 * 60 // args.sync_every)
     rounds_per_day = min(rounds_per_day, args.bookings)  # at least one booking per round
-    created: dict[str, list[str]] = {code: [] for code, _ in clones}
-    log: list[dict] = []
-    wall = 0.0  # simulated days only: the checks in between are not counted
-    summary: dict = {}
-    for d in range(args.days):
+    created: dict[str, list[str]] = state["created"]
+    log: list[dict] = state["log"]
+    wall = state["wall"]  # simulated days only: the checks in between are not counted
+    for d in range(state["done_days"], args.days):
         day = dt.date(2026, 3, 1) + dt.timedelta(days=d)
         began = time.perf_counter()
         for r in range(rounds_per_day):
@@ -178,15 +208,26 @@ def main() -> None:
                     entry = job.result()
                     entry["round"] = d * rounds_per_day + r
                     log.append(entry)
-        wall += time.perf_counter() - began
+        took = time.perf_counter() - began
+        wall += took
         today = [e for e in log if e["round"] >= d * rounds_per_day]
-        print(f"day {d + 1}: {wall:.0f} s so far, sync mean {statistics.mean(e['sync_s'] for e in today):.2f} s, "
-              f"max {max(e['sync_s'] for e in today):.2f} s", file=sys.stderr, flush=True)
+        state["days"].append({"day": d + 1, "seconds": round(took, 1),
+                              "sync_s_mean": round(statistics.mean(e["sync_s"] for e in today), 2),
+                              "sync_s_max": round(max(e["sync_s"] for e in today), 2),
+                              "notes": sum(map(len, created.values())), "at": time.strftime("%Y-%m-%d %H:%M")})
+        print(f"day {d + 1}: {took:.0f} s ({wall:.0f} s so far), sync mean {state['days'][-1]['sync_s_mean']:.2f} s, "
+              f"max {state['days'][-1]['sync_s_max']:.2f} s", file=sys.stderr, flush=True)
         if (d + 1) % args.check_every == 0 or d + 1 == args.days:
-            summary = verify(base, clones, created, log, wall, args, d + 1)
-            print(json.dumps(summary, ensure_ascii=False), file=sys.stderr, flush=True)
-    print(json.dumps(summary, ensure_ascii=False, indent=1))
-    if not args.keep:
+            state["summary"] = verify(base, clones, created, log, wall, args, d + 1)
+            print(json.dumps(state["summary"], ensure_ascii=False), file=sys.stderr, flush=True)
+        state.update(done_days=d + 1, wall=wall)
+        if args.dir is not None:
+            save_state(base, state)
+        if (base / "STOP").exists() and d + 1 < args.days:
+            print(f"stopped after day {d + 1}: carry on with --dir {base}", file=sys.stderr, flush=True)
+            return
+    print(json.dumps({**state["summary"], "days": state["days"]}, ensure_ascii=False, indent=1))
+    if not args.keep and args.dir is None:
         subprocess.run(["rm", "-rf", str(base)], check=False)
     else:
         print(f"kept: {base}", file=sys.stderr)

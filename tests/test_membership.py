@@ -120,6 +120,25 @@ def test_the_balance_is_never_more_than_earned_minus_redeemed(earned, redeemed):
     assert p.balance + p.expired == p.earned - p.redeemed
 
 
+
+@given(st.lists(st.tuples(st.integers(0, 700), st.integers(0, 400)), max_size=8),
+       st.lists(st.tuples(st.integers(0, 700), st.integers(1, 300)), max_size=3),
+       st.sampled_from([0, 1, 12, 24]))
+def test_a_balance_with_nothing_redeemed_is_what_following_every_lot_gives(earned, added, months):
+    """The short way taken when nothing was spent (most customers) agrees with following each lot."""
+    from vaultcrm.core.index import visits_of
+    from vaultcrm.customers.membership import _spent_balance, points_balance_from
+
+    rules = Settings.model_validate({"会员": {"积分有效月数": months}}).membership
+    start = dt.date(2024, 9, 1)
+    services = [srv((start + dt.timedelta(days=d)).isoformat(), fee, i) for i, (d, fee) in enumerate(earned, 1)]
+    log = [{"日期": start + dt.timedelta(days=d), "积分": n} for d, n in added]
+    c = customer(积分记录=log)
+    entries = [e for e in c.points_log if e.date and e.points and e.date <= TODAY]
+    short = points_balance_from(c, visits_of(services), rules, TODAY)
+    assert short == _spent_balance(visits_of(services), entries, rules, TODAY)
+    assert short.balance + short.expired == short.earned
+
 # -- packages ----------------------------------------------------------------------------------------
 SESSIONS = {"名称": "推拿10次卡", "服务项目": "全身推拿", "总次数": 10, "剩余次数": 3, "开始日期": "2026-01-01",
             "结束日期": "2026-12-31"}

@@ -120,3 +120,20 @@ def test_80_column_terminal_folds_free_text_inside_the_width(example):
     assert len(rows) == 90
     assert all(cell_len(line) <= 80 for line in lines[1:]), out
     assert all(re.search(r"1\d{10} .* \d{4}-\d\d-\d\d ", line) for line in rows), out
+
+
+def test_customer_list_shows_brackets_and_backslashes_as_written_piped_and_on_a_terminal(tmp_path):
+    root = tmp_path / "vault"
+    shutil.copytree(REPO / "example_vault", root, ignore=shutil.ignore_patterns(".vaultcrm", "*.py"))
+    note = next((root / "客户").glob("C-0001 *.md"))
+    text = note.read_text(encoding="utf-8").replace("客户姓名: 莫子涵", "客户姓名: '[VIP]莫\\子涵'")
+    note.write_text(text.replace("标签:\n", "标签:\n  - '[red]老客'\n", 1), encoding="utf-8")
+    args = ["--vault", str(root), "customer", "list", "--at", "2026-11-21"]
+    piped = run_cli(*args, env={"COLUMNS": "80"})
+    assert piped.returncode == 0, piped.stderr
+    line = next(line for line in piped.stdout.splitlines() if line.startswith("C-0001"))
+    assert "[VIP]莫\\子涵" in line and "[red]老客" in line, line
+    code, out = run_in_pty(args, columns=200)
+    assert code == 0, out
+    line = next(line for line in out.splitlines() if line.startswith("C-0001"))
+    assert "[VIP]莫\\子涵" in line and "[red]老客" in line, line

@@ -234,12 +234,13 @@ def _print_list(rows: list[dict], segment: Segment | None, tier: str | None) -> 
     for name in ("编号", "姓名", "电话", "等级", "到店", "最近到店", "近12月消费", "积分", "分群/标签"):
         table.add_column(name, justify="right" if name in ("到店", "近12月消费", "积分") else "left",
                          no_wrap=name in ("编号", "电话", "最近到店"), overflow="fold")
+    cells = []
     for row in rows:
         labels = row["分群"] + [t for t in row["标签"] if t not in MANAGED_TAGS]
-        table.add_row(row["客户编号"], escape(row["客户姓名"] or "—"), row["联系方式"] or "—", escape(row["会员等级"] or "—"),
+        cells.append((row["客户编号"], escape(row["客户姓名"] or "—"), row["联系方式"] or "—", escape(row["会员等级"] or "—"),
                       str(row["到店次数"]), row["最近到店"] or "—", money(row["近12个月消费"]), str(row["积分"]),
-                      escape("、".join(labels) or "—"))
-    print_table(table)
+                      escape("、".join(labels) or "—")))
+    print_table(table, rows=cells)
 
 
 # -- tag --------------------------------------------------------------------------------------------

@@ -145,9 +145,18 @@ def _needed_width(table: Table, columns: list[tuple[str, list[str]]]) -> int:
     return total
 
 
-def print_table(table: Table, console: Console | None = None) -> None:
-    """Print a rich table so that times, dates, IDs and phones are never broken (see the module doc)."""
+def print_table(table: Table, console: Console | None = None, rows: list[tuple] | None = None) -> None:
+    """Print a rich table so that times, dates, IDs and phones are never broken (see the module doc).
+
+    `rows`: the table's rows, when the caller has not added them: piped, they become plain lines without
+    rich ever holding them (a list of 10,000 customers)."""
     console = console or _stdout
+    if rows is not None and not console.is_terminal:
+        columns = [(_plain(column.header), [_plain(row[i]) for row in rows]) for i, column in enumerate(table.columns)]
+        console.file.write("\n".join(plain_lines(table, columns)) + "\n")
+        return
+    for row in rows or ():
+        table.add_row(*row)
     columns = _columns(table)
     if console.is_terminal:
         for column, (_, cells) in zip(table.columns, columns):

@@ -141,13 +141,45 @@ def points_balance(customer: Customer, services: list[ServiceRecord], rules: Mem
 def points_balance_from(customer: Customer, visits: list[Visit], rules: MembershipRules,
                         today: dt.date) -> PointsBalance:
     """`points_balance` of the visits (`VaultIndex.visits_of`, which builds no model)."""
+    entries = [e for e in customer.points_log if e.date and e.points and e.date <= today]
+    if all(e.points > 0 for e in entries):  # nothing spent: no lot needs to be followed (most customers)
+        return _unspent_balance([(v.date, points_for(v.fee, rules)) for v in past_visits(visits, today)]
+                                + [(e.date, e.points) for e in entries], rules, today)
+    return _spent_balance(visits, entries, rules, today)
+
+
+def _unspent_balance(earned: list[tuple[dt.date, int]], rules: MembershipRules, today: dt.date) -> PointsBalance:
+    """The balance when nothing was redeemed: what was earned, less what expired."""
+    expiry = rules.points_expiry_months
+    result = PointsBalance()
+    soonest: list | None = None  # [date, points] of the soonest expiry still ahead
+    for day, points in earned:
+        if points <= 0:
+            continue
+        result.earned += points
+        expires = add_months(day, expiry) if expiry > 0 else None
+        if expires is not None and expires <= today:
+            result.expired += points
+            continue
+        result.balance += points
+        if expires is not None:
+            if soonest is None or expires < soonest[0]:
+                soonest = [expires, points]
+            elif expires == soonest[0]:
+                soonest[1] += points
+    result.value = points_worth(result.balance, rules)
+    result.next_expiry = (soonest[0], soonest[1]) if soonest else None
+    return result
+
+
+def _spent_balance(visits: list[Visit], entries: list, rules: MembershipRules, today: dt.date) -> PointsBalance:
+    """The balance with redemptions: spent from the oldest points not yet expired on the day."""
     expiry = rules.points_expiry_months
 
     def lot(day: dt.date, points: int) -> _Lot:
         return _Lot(day, points, add_months(day, expiry) if expiry > 0 else None)
 
     lots = [lot(v.date, points_for(v.fee, rules)) for v in past_visits(visits, today)]
-    entries = [e for e in customer.points_log if e.date and e.points and e.date <= today]
     lots += [lot(e.date, e.points) for e in entries if e.points > 0]
     lots = sorted((x for x in lots if x.points > 0), key=lambda x: x.earned)
     debits = sorted(((e.date, -e.points) for e in entries if e.points < 0), key=lambda d: d[0])
