@@ -163,6 +163,15 @@ def save_state(base: Path, state: dict) -> None:
     tmp.replace(base / STATE)
 
 
+def tidy(root: Path) -> None:
+    """A run killed in the middle of a day (not stopped by STOP) may have left a store's sync half done:
+    that rebase is given up (its commits stay) and git's stale lock goes, as a person would do before
+    carrying on; the day is then simulated again from its start, its earlier notes kept."""
+    if (root / ".git" / "rebase-merge").exists() or (root / ".git" / "rebase-apply").exists():
+        subprocess.run(["git", "-c", "core.hooksPath=/dev/null", "rebase", "--abort"], cwd=root, capture_output=True)
+    (root / ".git" / "index.lock").unlink(missing_ok=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stores", type=int, default=20)
@@ -182,10 +191,14 @@ def main() -> None:
         state = json.loads((base / STATE).read_text(encoding="utf-8"))
         args = argparse.Namespace(**{**state["args"], "days": days_wanted, "workers": args.workers, "dir": base})
         clones = [(code, base / code) for code in state["created"]]
+        for _, root in clones:
+            tidy(root)
         print(f"carrying on after day {state['done_days']} in {base}", file=sys.stderr, flush=True)
     else:
         if args.dir is not None:
             args.dir.mkdir(parents=True, exist_ok=True)
+            if any(args.dir.iterdir()):
+                sys.exit(f"{args.dir} holds a run that did not finish its first day: remove it, or choose another --dir")
         base = args.dir or Path(tempfile.mkdtemp(prefix="vaultcrm-chain-"))
         clones = setup(base, args.stores)
         state = {"args": {k: v for k, v in vars(args).items() if k != "dir"}, "done_days": 0,

@@ -4,6 +4,9 @@ import subprocess
 import sys
 import textwrap
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from vaultcrm.vault.ids import format_id, highest
 
 WORKER = textwrap.dedent("""
@@ -27,6 +30,15 @@ def test_format_and_widths():
     assert format_id("APP", 1000, 2026) == "APP-2026-1000"
     assert format_id("CUS", 42) == "C-0042"
     assert highest("APP-2026-", ["APP-2026-999", "APP-2026-1000", "APP-2025-5000", "SRV-2026-3000"]) == 1000
+    assert highest("APP-2026-", ["APP-2026-", "APP-2026-12x", "APP-2026-x12", "APP-SH01-2026-900"]) == 0
+
+
+@given(st.lists(st.tuples(st.sampled_from(["APP", "SRV"]), st.sampled_from([2025, 2026]), st.integers(1, 99999),
+                          st.sampled_from([None, "SH01"]))))
+def test_the_next_id_is_past_every_id_of_its_prefix(made):
+    ids = [format_id(kind, n, year, store) for kind, year, n, store in made]
+    numbers = [n for kind, year, n, store in made if (kind, year, store) == ("APP", 2026, None)]
+    assert highest("APP-2026-", ids) == max(numbers, default=0)
 
 
 def test_sixteen_processes_get_sixteen_ids(vault):

@@ -53,6 +53,10 @@ class RecordTable(Mapping[str, R], Generic[R]):
     def __contains__(self, record_id: object) -> bool:
         return record_id in self._items
 
+    def keys(self):
+        """The IDs as the dict's own view: iterated in C (ID allocation walks every ID of a table)."""
+        return self._items.keys()
+
     def column(self, *names: str) -> dict[str, object]:
         """ID → the value at `names` (field names, e.g. "info", "customer_id") of every record, without
         building models. Computed once per table and shared: read it, never change it."""

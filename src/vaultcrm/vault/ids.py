@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -37,15 +36,9 @@ def format_id(kind: str, number: int, year: int | None = None, store: str | None
 
 
 def highest(prefix: str, ids: Iterable[str]) -> int:
-    pattern = re.compile(re.escape(prefix) + r"(\d+)$")
-    best = 0
-    for record_id in ids:
-        if not record_id.startswith(prefix):
-            continue
-        m = pattern.match(record_id)
-        if m:
-            best = max(best, int(m[1]))
-    return best
+    """The largest number among IDs that are `prefix` and digits; 0 when there is none."""
+    n = len(prefix)
+    return max((int(i[n:]) for i in ids if i.startswith(prefix) and i[n:].isdecimal()), default=0)
 
 
 def next_free(kind: str, year: int | None, known_ids: Iterable[str], store: str | None = None) -> str:
