@@ -30,7 +30,7 @@ MISSING = object()
 OTHER_VERSION_HEADING = "## 同步合并时保留的另一版本"
 
 
-class NoteLoader(yaml.SafeLoader):
+class NoteLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser, as the readers use
     """YAML 1.1 as the readers use it, but `14:00` stays text: no base-60 integers or floats."""
 
 
