@@ -226,3 +226,85 @@ def test_ctrl_c_reaches_the_command_in_the_worker(studio):
         out, err = client.communicate(timeout=30)
         assert client.returncode == 130 and "@@130" in err and "已中断" in err, (out, err)
         assert sorted(p.name for p in (studio / "预约").iterdir()) == before
+
+
+SLEEPER = ("import signal, sys, time\n"
+           "def stop(signum, _frame):\n"
+           "    open(sys.argv[1], 'w').write(signal.Signals(signum).name)\n"
+           "    sys.exit(0)\n"
+           "signal.signal(signal.SIGINT, stop)\n"
+           "print('ready', flush=True)\n"
+           "time.sleep(60)\n")
+
+
+class StandInWorker:
+    """The worker's side of the socket, played by the test: it takes the request and answers when told,
+    so a Ctrl-C can be pressed at the exact moment between the request and the worker's answer."""
+
+    def __init__(self, root: Path):
+        from vaultcrm.warm.client import address
+
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(address(str(root)))
+        self.listener.listen(1)
+        self.listener.settimeout(30)
+
+    def take(self) -> socket.socket:
+        conn, _ = self.listener.accept()
+        conn.settimeout(30)
+        message, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 3)
+        for fd in fds:
+            os.close(fd)
+        assert message.endswith(b"\n") and len(fds) == 3
+        return conn
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _client(root: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", FORWARD, "--vault", str(root), "status", "--at", AT],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+
+
+def test_ctrl_c_before_the_worker_answers_reaches_the_command(tmp_path):
+    """Ctrl-C pressed after the request left but before the worker said the command started (under load
+    the worker's child can be running by then) is held and passed on to that command, not lost."""
+    import signal
+
+    worker = StandInWorker(tmp_path)
+    marker = tmp_path / "signal"
+    command = subprocess.Popen([sys.executable, "-c", SLEEPER, str(marker)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert command.stdout.readline() == "ready\n"
+        client = _client(tmp_path)
+        with worker.take() as conn:
+            client.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+            assert client.poll() is None  # held, not acted on: the command may be running
+            conn.sendall(f"S {command.pid}\n".encode())
+            assert command.wait(timeout=30) == 0 and marker.read_text() == "SIGINT"
+            conn.sendall(b"X 130\n")
+            out, err = client.communicate(timeout=30)
+        assert (client.returncode, err.rpartition("\n@@")[2].strip()) == (130, "130"), (out, err)
+    finally:
+        command.kill()
+        worker.close()
+
+
+def test_ctrl_c_before_a_worker_that_does_not_take_the_command(tmp_path):
+    """Ctrl-C before the worker answered, and the worker then does not run the command: it runs nowhere,
+    「已中断」 and exit code 130, as if the command had been interrupted in this process."""
+    import signal
+
+    worker = StandInWorker(tmp_path)
+    try:
+        client = _client(tmp_path)
+        with worker.take():
+            client.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+        out, err = client.communicate(timeout=30)
+        assert client.returncode == 130 and "已中断" in err and err.rstrip().endswith("@@130"), (out, err)
+        assert "Traceback" not in err
+    finally:
+        worker.close()

@@ -31,6 +31,7 @@ FORWARDED = frozenset({"book", "status", "reschedule", "free", "agenda", "waitli
                        "follow", "remind", "stats", "report", "check", "export", "campaign"})
 DISABLE = "VAULTCRM_WARM"  # "0": never hand commands over (benchmarks, debugging)
 MAX_LINE = 256
+PASSED = (signal.SIGINT, signal.SIGTERM)  # passed on to the command running in the worker
 
 
 def address(root: str) -> str | None:
@@ -91,7 +92,30 @@ def forward(argv: list[str]) -> int | None:
     where = address(root) if root else None
     if where is None:
         return None
+    # From the moment the request leaves, the worker may have started the command: a Ctrl-C (or a
+    # SIGTERM) that arrives before its answer is held, then passed on to the command or acted on here.
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum)) for sig in PASSED}
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        buffer = bytearray()
+        child = _start(conn, where, argv, buffer)
+        if child is not None:
+            return _wait(conn, buffer, child, held)
+    finally:
+        conn.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if signal.SIGTERM in held:
+        signal.raise_signal(signal.SIGTERM)
+    if signal.SIGINT in held:
+        sys.stderr.write("已中断\n")
+        return 130
+    return None  # the worker did not start it: run it here
+
+
+def _start(conn: socket.socket, where: str, argv: list[str], buffer: bytearray) -> int | None:
+    """Ask the worker to run the command: the process id of the child running it, or None."""
     try:
         conn.settimeout(2.0)
         conn.connect(where)
@@ -102,40 +126,31 @@ def forward(argv: list[str]) -> int | None:
                    "encodings": [[getattr(s, "encoding", None) or "utf-8", getattr(s, "errors", None) or "strict"]
                                  for s in streams]}
         socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
-        buffer = bytearray()
         started = _read_line(conn, buffer)
     except (OSError, ValueError):
-        conn.close()
         return None
     if not started or not started.startswith(b"S ") or not started[2:].isdigit():
-        conn.close()
-        return None  # the worker did not start it: run it here
-    return _wait(conn, buffer, int(started[2:]))
+        return None
+    return int(started[2:])
 
 
-def _wait(conn: socket.socket, buffer: bytearray, child: int) -> int:
-    """The child's exit code, passing Ctrl-C and SIGTERM on to it meanwhile."""
+def _wait(conn: socket.socket, buffer: bytearray, child: int, held: list[int]) -> int:
+    """The child's exit code, passing Ctrl-C and SIGTERM on to it meanwhile (and any that came early)."""
     def pass_on(signum, _frame):
         try:
             os.kill(child, signum)
         except OSError:
             pass
 
-    previous = signal.signal(signal.SIGTERM, pass_on)
+    for sig in PASSED:
+        signal.signal(sig, pass_on)
+    for sig in held:
+        pass_on(sig, None)
     conn.settimeout(None)
     try:
-        while True:
-            try:
-                line = _read_line(conn, buffer)
-                break
-            except KeyboardInterrupt:
-                pass_on(signal.SIGINT, None)
-            except OSError:
-                line = None
-                break
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        conn.close()
+        line = _read_line(conn, buffer)
+    except OSError:
+        line = None
     if line is None or not line.startswith(b"X ") or not line[2:].lstrip(b"-").isdigit():
         sys.stderr.write("命令在后台进程中意外结束（vaultcrm watch 的常驻进程），请检查结果后重试；"
                          "设置 VAULTCRM_WARM=0 可改为在本进程中运行\n")

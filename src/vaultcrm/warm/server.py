@@ -187,12 +187,18 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict, vault: Vault)
             code = 0
         except SystemExit as exc:
             code = exc.code if type(exc.code) is int else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:  # Ctrl-C passed on before the command line took over: as it would say it
+        code = 130
+        try:
+            sys.stderr.write("已中断\n")
+        except (OSError, ValueError):
+            pass
+    finally:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
         except (OSError, ValueError):
             pass
-    finally:
         try:
             conn.sendall(f"X {code}\n".encode())
         except OSError:
