@@ -167,9 +167,10 @@ def tidy(root: Path) -> None:
     """A run killed in the middle of a day (not stopped by STOP) may have left a store's sync half done:
     that rebase is given up (its commits stay) and git's stale lock goes, as a person would do before
     carrying on; the day is then simulated again from its start, its earlier notes kept."""
+    (root / ".git" / "index.lock").unlink(missing_ok=True)  # first: with it, the abort below fails
     if (root / ".git" / "rebase-merge").exists() or (root / ".git" / "rebase-apply").exists():
-        subprocess.run(["git", "-c", "core.hooksPath=/dev/null", "rebase", "--abort"], cwd=root, capture_output=True)
-    (root / ".git" / "index.lock").unlink(missing_ok=True)
+        subprocess.run(["git", "-c", "core.hooksPath=/dev/null", "rebase", "--abort"], cwd=root, capture_output=True,
+                       check=True)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import textwrap
 import time
 
@@ -253,3 +254,83 @@ def test_a_rewritten_hq_history_is_refused_and_nothing_is_lost(stores):
     assert not [p for p in sh.rglob("*") if p.is_file() and ".git" not in p.parts
                 and "<<<<<<<" in p.read_text(encoding="utf-8", errors="replace")]
     assert "静安寺店" in git(hq, "show", "HEAD:vaultcrm.yaml").stdout  # HQ untouched by the refused sync
+
+
+KILLING_GIT = """#!/bin/sh
+# git, except where the test kills the sync that runs it, for real (kill -9 of the vaultcrm process):
+#   rebase: the sync's rebase is made to stop after its first commit, and the sync is killed there;
+#   commit: git dies holding its index.lock, and the sync with it.
+for arg in "$@"; do
+  if [ "$arg" = --no-autostash ] && [ "$KILL_SYNC_AT" = rebase ]; then
+    GIT_SEQUENCE_EDITOR='sed -i 1s/^pick/edit/' {real} "$@" --interactive >/dev/null 2>&1
+    kill -9 $PPID; exit 1
+  fi
+  if [ "$arg" = commit ] && [ "$KILL_SYNC_AT" = commit ]; then
+    : > .git/index.lock
+    kill -9 $PPID; exit 1
+  fi
+done
+exec {real} "$@"
+"""
+
+
+def killed_sync(tmp_path, store_dir, at):
+    """`vaultcrm sync` killed at `at` (see KILLING_GIT)."""
+    import shutil
+
+    folder = tmp_path / "killing-git"
+    folder.mkdir(exist_ok=True)
+    (folder / "git").write_text(KILLING_GIT.format(real=shutil.which("git")), encoding="utf-8")
+    (folder / "git").chmod(0o755)
+    result = run_cli("--vault", str(store_dir), "sync", timeout=180,
+                     env={"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}", "KILL_SYNC_AT": at})
+    assert result.returncode == -9, result.stdout + result.stderr
+
+
+def test_a_sync_killed_in_its_rebase_is_finished_by_the_next(stores, tmp_path):
+    """The sync is killed in the middle of its rebase (the store's folder is left half rebased, on no
+    branch); then the front desk books, and the owner edits the profile in Obsidian. The next sync gives
+    the half-done rebase up, sets the note saved since aside (it is named, nothing is lost), and syncs:
+    both stores' edits and the new booking reach HQ, with no conflict marker anywhere."""
+    hq, sh, bj = stores
+    synced(bj)
+    edit(sh / PROFILE, "会员等级: 普通", "会员等级: 银卡")
+    synced(sh)
+    edit(bj / PROFILE, "  健康关注:", "  健康关注: 腰痛")
+    at = ("--date", "2026-02-12", "--service", "全身推拿", "--at", "2026-02-11 10:00")
+    assert vcrm(bj, "book", "-c", "张三", "--time", "15:00", *at).returncode == 0
+    killed_sync(tmp_path, bj, "rebase")
+    assert (bj / ".git" / "rebase-merge").is_dir()
+    assert git(bj, "symbolic-ref", "-q", "HEAD", check=False).returncode != 0  # on no branch
+    assert vcrm(bj, "book", "-c", "张三", "--time", "17:00", *at).returncode == 0
+    edit(bj / PROFILE, "老客户。", "老客户，喜欢安静。")
+
+    result = vcrm(bj, "sync")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "上次同步在合并途中被中断" in result.stdout and "Traceback" not in result.stderr
+    aside = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith(".vaultcrm/同步中断/")]
+    assert [Path(p).name for p in aside] == [Path(PROFILE).name], result.stdout
+    assert "喜欢安静" in (bj / aside[0]).read_text(encoding="utf-8")
+    assert git(bj, "symbolic-ref", "--short", "HEAD").stdout.strip() == "main"
+    assert not (bj / ".git" / "rebase-merge").exists() and not (bj / ".git" / "vaultcrm-sync").exists()
+    merged = git(hq, "show", "HEAD:" + PROFILE).stdout
+    assert "会员等级: 银卡" in merged and "健康关注: 腰痛" in merged and "<<<<<<<" not in merged
+    booked = git(hq, "-c", "core.quotePath=false", "ls-tree", "-r", "--name-only", "HEAD", "预约/BJ01").stdout.split()
+    assert booked == ["预约/BJ01/APP-BJ01-2026-001.md", "预约/BJ01/APP-BJ01-2026-002.md"]
+    assert ".vaultcrm" not in git(hq, "ls-tree", "-r", "--name-only", "HEAD").stdout  # the copy stays here
+
+
+def test_a_sync_killed_with_git_holding_its_lock_is_finished_later(stores, tmp_path):
+    """git is killed in the sync's commit, leaving its index.lock. While that lock is recent the next sync
+    refuses, as for any git at work; once it is old, it is removed and the sync goes through."""
+    hq, sh, bj = stores
+    edit(bj / PROFILE, "  健康关注:", "  健康关注: 腰痛")
+    killed_sync(tmp_path, bj, "commit")
+    refused = vcrm(bj, "sync")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "另一个 git 操作正在进行" in refused.stderr
+    old = time.time() - 11 * 60
+    os.utime(bj / ".git" / "index.lock", (old, old))
+    synced(bj)
+    assert not (bj / ".git" / "index.lock").exists() and not (bj / ".git" / "vaultcrm-sync").exists()
+    assert "健康关注: 腰痛" in git(hq, "show", "HEAD:" + PROFILE).stdout

@@ -6,6 +6,11 @@ under it by the rebase: sync waits a few seconds for it, and otherwise refuses (
 A push beaten by another store's push fetches and rebases again. Every failure says in Chinese what
 happened (no remote, no network, authentication, history diverged) and leaves the store's own commits
 in place: nothing is lost, and the next sync carries on.
+
+A sync killed in its local steps (a power cut, cron's timeout) leaves `.git/vaultcrm-sync` behind, and
+perhaps a rebase half done and git's `index.lock`. The next sync finishes the job: it gives that rebase
+up (the store's commits are all still there), sets aside any note saved in the half-rebased folder
+since, and syncs again.
 """
 
 from __future__ import annotations
@@ -22,10 +27,14 @@ from ..core.config import Settings
 from ..core.locks import BOOKING, holding
 from ..errors import VaultCRMError
 from ..vault.lock import LockTimeout
+from ..vault.writer import write_atomic
 from .driver import ENV_OURS, ENV_THEIRS, REPORT, read_report
 from .gitrun import is_repository, refuse_unsafe_config, run_git
 
 PUSH_ATTEMPTS = 4
+MARK = "vaultcrm-sync"  # in .git: there while the local steps run; found at the start only after a kill
+STALE_LOCK = 600  # seconds (git's longest step here): an older index.lock under a mark is a killed git's
+RESCUE = ".vaultcrm/同步中断"  # machine-local, never synced (`.gitignore`)
 KIND_OF_PREFIX = (("APP-", "预约"), ("SRV-", "服务记录"), ("FLW-", "跟进"), ("C-", "客户"))
 STATUS_WORD = {"A": "新增", "M": "修改", "D": "删除", "R": "改名"}
 
@@ -42,6 +51,8 @@ class SyncResult:
     pushed: bool = False
     conflicts: list[dict] = field(default_factory=list)  # merge-report entries of this run
     kept_deleted: list[str] = field(default_factory=list)  # notes one side deleted and the other edited: kept
+    resumed: bool = False  # a killed sync's half-done rebase was given up before this one
+    set_aside: list[str] = field(default_factory=list)  # files saved after that kill, copied under `RESCUE`
     seconds: float = 0.0
 
 
@@ -143,7 +154,7 @@ def _rebase(root: Path, upstream: str, local: str, result: SyncResult) -> None:
     for _ in range(50):
         if done.code == 0:
             return
-        if not (root / ".git" / "rebase-merge").exists() and not (root / ".git" / "rebase-apply").exists():
+        if not _rebasing(root):
             break
         result.kept_deleted += _resolve_leftovers(root)
         if run_git(root, "diff", "--name-only", "--diff-filter=U").out.strip():
@@ -171,10 +182,12 @@ def sync(root: Path, settings: Settings, *, now: dt.datetime | None = None, lock
     url = run_git(root, "remote", "get-url", "origin").out.strip()
     if not url:
         raise SyncError("没有设置总部仓库（远程 origin）：请运行 git remote add origin 总部仓库地址（见 README「连锁门店」）")
-    if (root / ".git" / "index.lock").exists():
-        raise SyncError("另一个 git 操作正在进行（.git/index.lock 存在），本次同步未进行；稍后会再试")
     now = now or settings.now()
     result = SyncResult(store)
+    if (root / ".git" / MARK).exists():
+        _locked(root, lock_wait, lambda: _recover(root, now, result))
+    if (root / ".git" / "index.lock").exists():
+        raise SyncError("另一个 git 操作正在进行（.git/index.lock 存在），本次同步未进行；稍后会再试")
     _, report_start = read_report(root)
     branch = _branch(root)
     journal.recover(root)  # a killed multi-note operation is finished before its notes are committed
@@ -186,13 +199,18 @@ def sync(root: Path, settings: Settings, *, now: dt.datetime | None = None, lock
         upstream = _rev(root, f"refs/remotes/origin/{branch}")
 
         def local_steps() -> None:
-            _commit_into(root, store, now, result)
-            local = _rev(root, "HEAD")
-            if upstream and local and upstream != local:
-                behind = run_git(root, "rev-list", "--count", f"HEAD..{upstream}").out.strip()
-                if behind.isdigit() and int(behind):
-                    _rebase(root, upstream, local, result)
-                    result.received += int(behind)
+            mark = root / ".git" / MARK
+            mark.write_text(f"{os.getpid()} {now.isoformat()}\n", encoding="utf-8")
+            try:
+                _commit_into(root, store, now, result)
+                local = _rev(root, "HEAD")
+                if upstream and local and upstream != local:
+                    behind = run_git(root, "rev-list", "--count", f"HEAD..{upstream}").out.strip()
+                    if behind.isdigit() and int(behind):
+                        _rebase(root, upstream, local, result)
+                        result.received += int(behind)
+            finally:
+                mark.unlink(missing_ok=True)  # only a kill leaves it
 
         _locked(root, lock_wait, local_steps)
         if _rev(root, "HEAD") is None:  # an empty clone with nothing to send yet
@@ -210,6 +228,38 @@ def sync(root: Path, settings: Settings, *, now: dt.datetime | None = None, lock
     result.conflicts, _ = read_report(root, report_start)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _rebasing(root: Path) -> bool:
+    return (root / ".git" / "rebase-merge").exists() or (root / ".git" / "rebase-apply").exists()
+
+
+def _recover(root: Path, now: dt.datetime, result: SyncResult) -> None:
+    """Undo what a killed sync left half done (under the booking lock): its git's stale `index.lock`,
+    and its rebase, given up so that this sync does it again from the store's own commits. A file that
+    differs from git's index in the half-rebased folder (saved since the kill, or being written by git
+    when it was killed) cannot be told apart safely: it is copied under `RESCUE` before the rebase is
+    given up, and `sync` names it."""
+    lock = root / ".git" / "index.lock"
+    if lock.exists():
+        if time.time() - lock.stat().st_mtime < STALE_LOCK:
+            raise SyncError("另一个 git 操作正在进行（.git/index.lock 存在），本次同步未进行；稍后会再试")
+        lock.unlink(missing_ok=True)
+    if _rebasing(root):
+        unmerged = set(run_git(root, "diff", "--name-only", "--diff-filter=U", "-z").out.split("\0"))
+        changed = [path for path in run_git(root, "diff", "--name-only", "-z").out.split("\0")
+                   if path and path not in unmerged and (root / path).is_file() and not (root / path).is_symlink()]
+        folder = f"{RESCUE}/{now:%Y%m%d-%H%M%S}"
+        for path in changed:
+            write_atomic(root / folder / path, (root / path).read_bytes(), within=root)
+            result.set_aside.append(f"{folder}/{path}")
+        done = run_git(root, "rebase", "--abort")
+        if done.code != 0:
+            raise SyncError("上次同步在合并途中被中断，撤销那次未完成的合并失败；本店的提交都还在本机，没有丢失。"
+                            "请联系负责同步的同事处理（git status 可查看）",
+                            details=(done.err or done.out).strip().splitlines()[-3:])
+        result.resumed = True
+    (root / ".git" / MARK).unlink(missing_ok=True)
 
 
 def _commit_into(root: Path, store: str, now: dt.datetime, result: SyncResult) -> None:

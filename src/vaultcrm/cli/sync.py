@@ -24,6 +24,13 @@ def sync() -> None:
     root = vault_root()
     settings, _ = load_settings(root)
     result = run_sync(root, settings)
+    if result.resumed:
+        console.print("[yellow]上次同步在合并途中被中断：已撤销那次未完成的合并（本店的提交都在），这次重新合并[/yellow]")
+    if result.set_aside:
+        console.print(f"[yellow]中断之后改过的 {len(result.set_aside)} 个文件，当时的内容已另存（不同步），"
+                      "请与现在的笔记核对，需要的修改请手工补回：[/yellow]")
+        for path in result.set_aside:
+            console.print(f"  {path}")
     if result.committed:
         console.print(f"[green]已提交[/green] {result.committed.splitlines()[0]}")
         for line in result.committed.strip().splitlines()[2:]:
