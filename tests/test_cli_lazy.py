@@ -54,3 +54,16 @@ def test_a_mistyped_command_is_matched_against_commands_not_yet_loaded(tmp_path)
                           timeout=60)
     assert done.returncode == 2
     assert "没有命令「custmer」" in done.stderr and "customer" in done.stderr
+
+
+def test_a_customer_subcommand_imports_only_the_module_that_registers_it():
+    """`customer show` does not import what `customer forget` (privacy, backups), `customer merge` (chain
+    sync) or `customer points` (membership) need; each of those still runs, and `customer --help` lists all."""
+    elsewhere = {"vaultcrm.cli.privacy", "vaultcrm.cli.backup", "vaultcrm.cli.sync", "vaultcrm.cli.membership"}
+    assert not elsewhere & _modules_after("customer", "show", "--help")
+    assert "vaultcrm.cli.sync" in _modules_after("customer", "merge", "--help")
+    done = subprocess.run([sys.executable, "-m", "vaultcrm", "customer", "--help"], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert done.returncode == 0
+    listed = {line.split()[0] for line in done.stdout.split("命令：")[1].splitlines() if line.strip()}
+    assert listed == {"show", "list", "tag", "edit", "points", "package", "forget", "merge"}

@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "restore": (("backup",), "从备份恢复笔记：先列出将覆盖与新增的文件并确认，再为当前状态做一次安全备份，然后逐个文件原子写入。"),
     "purge": (("privacy",), "按保留期限注销长期未到店的客户（匿名化，同 customer forget）；统计数字不变。"),
     "export": (("export",), "导出：CSV 表格（Excel 可直接打开）或 iCalendar 日历订阅（.ics）。"),
-    "customer": (("customer", "membership", "privacy", "sync"), "客户档案：查看、列表、修改、分群标签、积分与套餐。"),
+    "customer": (("customer",), "客户档案：查看、列表、修改、分群标签、积分与套餐。"),
     "import": (("imports",), "导入：把已有的客户名单（CSV / Excel）建成客户档案。"),
     "follow": (("follow",), "回访跟进：安排、列出、完成、取消。"),
     "remind": (("remind",), "提醒：列出到期的提醒并记入当天的提醒笔记；--send 发送；done 手动完成。"),

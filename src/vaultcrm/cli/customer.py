@@ -6,14 +6,18 @@ Profile edits, points and packages are in `cli/membership.py`, registered on the
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import sys
+from collections.abc import Iterable
 from typing import Annotated, Optional
 
 import typer
+import typer.main
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from typer.core import TyperGroup
 
 from ..core.index import VaultIndex
 from ..customers.history import service_memory
@@ -31,8 +35,31 @@ from .base import app, console, open_vault, warn_diagnostics
 from .options import AtOption, OutputFormat, UsageError, json_value, parse_format
 from .tables import print_table
 
+#: `customer` subcommands that other cli modules register: imported only when one of them runs (or for
+#: `customer --help`), so `customer show` does not import backups, privacy and chain sync.
+ELSEWHERE = {"edit": "membership", "points": "membership", "package": "membership", "forget": "privacy",
+             "merge": "sync"}
+
+
+class CustomerGroup(TyperGroup):
+    def _load(self, modules: Iterable[str]) -> None:
+        for module in modules:
+            importlib.import_module(f"{__package__}.{module}")
+        for name, command in typer.main.get_group(customer_app).commands.items():
+            self.commands.setdefault(name, command)
+
+    def list_commands(self, ctx) -> list[str]:
+        self._load(dict.fromkeys(ELSEWHERE.values()))
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx, cmd_name: str):
+        if cmd_name not in self.commands:
+            self._load([ELSEWHERE[cmd_name]] if cmd_name in ELSEWHERE else dict.fromkeys(ELSEWHERE.values()))
+        return super().get_command(ctx, cmd_name)
+
+
 customer_app = typer.Typer(help="客户档案：查看、列表、修改、分群标签、积分与套餐。", no_args_is_help=True,
-                           rich_markup_mode=None)
+                           rich_markup_mode=None, cls=CustomerGroup)
 app.add_typer(customer_app, name="customer")
 
 Opt = Optional[str]
