@@ -61,9 +61,25 @@ def test_a_customer_subcommand_imports_only_the_module_that_registers_it():
     sync) or `customer points` (membership) need; each of those still runs, and `customer --help` lists all."""
     elsewhere = {"vaultcrm.cli.privacy", "vaultcrm.cli.backup", "vaultcrm.cli.sync", "vaultcrm.cli.membership"}
     assert not elsewhere & _modules_after("customer", "show", "--help")
-    assert "vaultcrm.cli.sync" in _modules_after("customer", "merge", "--help")
+    from vaultcrm.cli.commands import SUBCOMMANDS
+
+    for name, module in SUBCOMMANDS["customer"].items():  # each runs with its own module, not the others
+        loaded = _modules_after("customer", name, "--help")
+        others = {f"vaultcrm.cli.{m}" for m in SUBCOMMANDS["customer"].values() if m != module}
+        assert f"vaultcrm.cli.{module}" in loaded and not others & loaded, name
     done = subprocess.run([sys.executable, "-m", "vaultcrm", "customer", "--help"], capture_output=True, text=True,
                           env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}, timeout=60)
     assert done.returncode == 0
     listed = {line.split()[0] for line in done.stdout.split("命令：")[1].splitlines() if line.strip()}
     assert listed == {"show", "list", "tag", "edit", "points", "package", "forget", "merge"}
+
+
+def test_reading_a_customer_imports_no_note_writer(tmp_path):
+    """`customer show` only reads: the round-trip YAML editor (ruamel) and the record store stay unloaded."""
+    import shutil
+
+    vault = tmp_path / "vault"
+    shutil.copytree(SRC.parent / "example_vault", vault)
+    loaded = _modules_after("--vault", str(vault), "customer", "show", "C-0001", "--at", "2026-11-30 10:00")
+    assert "vaultcrm.cli.customer" in loaded and "vaultcrm.core.loader" in loaded
+    assert not {"ruamel.yaml", "vaultcrm.core.store", "vaultcrm.customers.profiles"} & loaded

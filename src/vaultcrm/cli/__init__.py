@@ -37,11 +37,8 @@ def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
     """(usage-type errors, aborts) of click and of the copy of click that typer may carry."""
     errors: list[type] = []
     aborts: list[type] = [typer.Abort]
-    try:
-        import click
-    except ImportError:  # typer ≥ 0.20 does not need click itself
-        pass
-    else:
+    click = sys.modules.get("click")  # typer ≥ 0.20 does not use click itself: only an older one has loaded it
+    if click is not None:
         errors.append(click.exceptions.ClickException)
         aborts.append(click.exceptions.Abort)
     try:

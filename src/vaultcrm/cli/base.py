@@ -16,14 +16,19 @@ from typer.core import TyperGroup
 from ..vault.discover import find_vault
 from ..vault.perms import follow_vault
 from ..vault.writer import confine
-from .commands import COMMANDS
+from .commands import COMMANDS, SUBCOMMANDS
 
 
 def load_commands(*names: str) -> None:
-    """Import the cli modules that register these top-level commands (all of them when none is named)."""
+    """Import the cli modules that register these top-level commands (all of them, and every subcommand's,
+    when none is named)."""
     for name in names or tuple(COMMANDS):
         for module in COMMANDS[name][0]:
             importlib.import_module(f"{__package__}.{module}")
+    if not names:
+        for modules in SUBCOMMANDS.values():
+            for module in modules.values():
+                importlib.import_module(f"{__package__}.{module}")
 
 
 class LazyGroup(TyperGroup):

@@ -220,6 +220,8 @@ def show_error(exc: Any, file: IO[str] | None = None) -> None:
 def _formatters() -> list[type]:
     found = []
     for name in ("typer._click.formatting", "click.formatting"):
+        if name == "click.formatting" and "click" not in sys.modules:
+            continue  # typer ≥ 0.20 formats with its own copy; an older typer has imported click already
         try:
             module = __import__(name, fromlist=["HelpFormatter"])
         except ImportError:

@@ -38,3 +38,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "sync": (("sync",), "连锁门店同步：提交本店的修改，从总部仓库拉取（rebase）并上传；笔记按字段合并，冲突取较新的修改并列出。可由 cron 定时运行。"),
     "merge-driver": (("sync",), ""),  # hidden: what git runs for a note both sides changed
 }
+
+#: group → {subcommand: the cli module that registers it}, for subcommands registered outside the group's
+#: own module: imported only when one of them runs (or for the group's `--help`).
+SUBCOMMANDS: dict[str, dict[str, str]] = {
+    "customer": {"edit": "membership", "points": "membership", "package": "membership", "forget": "privacy",
+                 "merge": "sync"},
+}

@@ -22,7 +22,6 @@ from typer.core import TyperGroup
 from ..core.index import VaultIndex
 from ..customers.history import service_memory
 from ..customers.membership import describe_discount, describe_package
-from ..customers.profiles import refresh_profiles
 from ..customers.resolve import resolve_customer
 from ..customers.segments import MANAGED_TAGS, Segment
 from ..customers.view import LIST_COLUMNS, CustomerView, customer_view, list_row, view_json
@@ -32,16 +31,17 @@ from ..followups.rules import due_of
 from ..models import Customer
 from ..values import AppointmentStatus, format_money, parse_datetime
 from .base import app, console, open_vault, warn_diagnostics
+from .commands import SUBCOMMANDS
 from .options import AtOption, OutputFormat, UsageError, json_value, parse_format
 from .tables import print_table
 
-#: `customer` subcommands that other cli modules register: imported only when one of them runs (or for
-#: `customer --help`), so `customer show` does not import backups, privacy and chain sync.
-ELSEWHERE = {"edit": "membership", "points": "membership", "package": "membership", "forget": "privacy",
-             "merge": "sync"}
+ELSEWHERE = SUBCOMMANDS["customer"]  # subcommand → the cli module that registers it
 
 
 class CustomerGroup(TyperGroup):
+    """`customer`: a subcommand another cli module registers is imported when it runs (or for `customer
+    --help`), so `customer show` does not import membership edits, privacy, backups and chain sync."""
+
     def _load(self, modules: Iterable[str]) -> None:
         for module in modules:
             importlib.import_module(f"{__package__}.{module}")
@@ -290,6 +290,8 @@ def tag(at: AtOption = None) -> None:
     """按客户分群规则重算每位客户的标签，并更新会员等级（只升不降）和积分；只改写有变化的档案。"""
     vault = open_vault()
     warn_diagnostics(vault.diagnostics)
+    from ..customers.profiles import refresh_profiles  # writes notes: not imported by the read-only subcommands
+
     result = refresh_profiles(vault, today_of(at, vault.settings))
     for customer, changes in result.changed:
         console.print(escape(f"{customer.id} {customer.name or ''}：{describe_changes(customer, changes)}"))

@@ -15,7 +15,6 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +94,8 @@ def _refresh_in_workers(root: Path, cache: Cache, files: dict[str, Stamp], worke
     groups = [list(range(i, SHARDS, TASKS)) for i in range(TASKS)]
     tasks = [{path: stamp for n in group for path, stamp in by_shard[n].items()} for group in groups]
     total = len(files)
+    from concurrent.futures import ProcessPoolExecutor  # only a first load of many notes needs it
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
         results = pool.map(_refresh_shards, [str(root)] * TASKS, [cache.key] * TASKS, [str(cache.folder)] * TASKS,
                            groups, tasks, [cache.token] * TASKS, [len(cache.dirty) == SHARDS] * TASKS)
