@@ -8,6 +8,7 @@ command is read from `warm.client.forward` itself: it returns the exit code only
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -228,15 +229,6 @@ def test_ctrl_c_reaches_the_command_in_the_worker(studio):
         assert sorted(p.name for p in (studio / "预约").iterdir()) == before
 
 
-SLEEPER = ("import signal, sys, time\n"
-           "def stop(signum, _frame):\n"
-           "    open(sys.argv[1], 'w').write(signal.Signals(signum).name)\n"
-           "    sys.exit(0)\n"
-           "signal.signal(signal.SIGINT, stop)\n"
-           "print('ready', flush=True)\n"
-           "time.sleep(60)\n")
-
-
 class StandInWorker:
     """The worker's side of the socket, played by the test: it takes the request and answers when told,
     so a Ctrl-C can be pressed at the exact moment between the request and the worker's answer."""
@@ -267,29 +259,74 @@ def _client(root: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
 
 
-def test_ctrl_c_before_the_worker_answers_reaches_the_command(tmp_path):
-    """Ctrl-C pressed after the request left but before the worker said the command started (under load
-    the worker's child can be running by then) is held and passed on to that command, not lost."""
+def test_ctrl_c_before_the_worker_answers_starts_nothing(tmp_path):
+    """Ctrl-C pressed after the request left but before the worker's answer (under load the worker's
+    child may exist by then): the caller gives no go-ahead, so the command never starts; 「已中断」, 130."""
     import signal
 
     worker = StandInWorker(tmp_path)
-    marker = tmp_path / "signal"
-    command = subprocess.Popen([sys.executable, "-c", SLEEPER, str(marker)], stdout=subprocess.PIPE, text=True)
     try:
-        assert command.stdout.readline() == "ready\n"
         client = _client(tmp_path)
         with worker.take() as conn:
             client.send_signal(signal.SIGINT)
             time.sleep(0.3)
-            assert client.poll() is None  # held, not acted on: the command may be running
-            conn.sendall(f"S {command.pid}\n".encode())
-            assert command.wait(timeout=30) == 0 and marker.read_text() == "SIGINT"
-            conn.sendall(b"X 130\n")
-            out, err = client.communicate(timeout=30)
-        assert (client.returncode, err.rpartition("\n@@")[2].strip()) == (130, "130"), (out, err)
+            assert client.poll() is None  # held until the worker answers
+            conn.sendall(b"S 999999\n")
+            assert conn.recv(16) == b""  # no go-ahead: the child would end without running the command
+        out, err = client.communicate(timeout=30)
+        assert client.returncode == 130 and "已中断" in err and err.rstrip().endswith("@@130"), (out, err)
     finally:
-        command.kill()
         worker.close()
+
+
+def test_a_caller_that_stopped_waiting_gives_no_go_ahead(tmp_path):
+    """The worker answers after the caller's two seconds: the caller runs the command itself, and the
+    worker's child, which gets no go-ahead, does not run it as well."""
+    worker = StandInWorker(tmp_path)
+    try:
+        client = _client(tmp_path)
+        with worker.take() as conn:
+            out, err = client.communicate(timeout=60)
+            assert err.rstrip().endswith("@@None"), (out, err)  # forward() gave up: it runs here
+            try:
+                conn.sendall(b"S 999999\n")
+                assert conn.recv(16) == b""
+            except BrokenPipeError:
+                pass  # gone already
+    finally:
+        worker.close()
+
+
+def test_the_child_runs_the_command_only_after_the_go_ahead(tmp_path):
+    """The worker's side: a forked child whose caller left (no 「G」) ends without running anything;
+    with the go-ahead it runs the command line and reports its exit code."""
+    script = ("import json, os, socket, sys\n"
+              "from vaultcrm.warm.server import _run_child\n"
+              "ours, caller = socket.socketpair()\n"
+              "read, write = os.pipe()\n"
+              "if sys.argv[1] == 'go':\n"
+              "    caller.sendall(b'G\\n')\n"
+              "else:\n"
+              "    caller.close()\n"
+              "if os.fork() == 0:\n"
+              "    request = {'argv': ['--help'], 'cwd': os.getcwd(), 'env': dict(os.environ),\n"
+              "               'encodings': [['utf-8', 'strict']] * 3}\n"
+              "    _run_child(ours, [os.open(os.devnull, os.O_RDONLY), write, write], request, None)\n"
+              "os.close(write)\n"
+              "ours.close()\n"
+              "status = os.wait()[1]\n"
+              "printed = os.read(read, 1 << 16).decode()\n"
+              "answer = caller.recv(64).decode() if sys.argv[1] == 'go' else ''\n"
+              "print(json.dumps([os.waitstatus_to_exitcode(status), printed, answer]))\n")
+    results = {}
+    for how in ("go", "gone"):
+        done = subprocess.run([sys.executable, "-c", script, how], capture_output=True, text=True, env=env(),
+                              cwd=tmp_path, timeout=60)
+        assert done.returncode == 0, done.stderr
+        results[how] = json.loads(done.stdout)
+    assert results["gone"] == [0, "", ""]
+    code, printed, answer = results["go"]
+    assert code == 0 and "用法：" in printed and answer == "X 0\n"
 
 
 def test_ctrl_c_before_a_worker_that_does_not_take_the_command(tmp_path):

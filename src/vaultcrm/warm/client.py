@@ -7,9 +7,10 @@ exit code comes back as this program's. Nothing here imports the command line's 
 
 The command runs here instead, exactly as without a watch, whenever the worker cannot take it: no
 watch running, a watch of another vault or user, a command that is not a vault command, `--help`, or
-an answer that does not come. Once the worker said the command started, it is never run twice: if
-the worker's child dies, this program says so and exits with 1. Ctrl-C and a termination signal are
-passed on to that child.
+an answer that does not come. The worker's child runs the command only after this program's
+go-ahead, so a command is never run twice: once it is given, the command is the child's, and if the
+child dies, this program says so and exits with 1. Ctrl-C and a termination signal are passed on to
+that child; one that came before the go-ahead means the command is not started at all.
 """
 
 from __future__ import annotations
@@ -92,15 +93,15 @@ def forward(argv: list[str]) -> int | None:
     where = address(root) if root else None
     if where is None:
         return None
-    # From the moment the request leaves, the worker may have started the command: a Ctrl-C (or a
-    # SIGTERM) that arrives before its answer is held, then passed on to the command or acted on here.
+    # A Ctrl-C (or a SIGTERM) while the worker prepares is held: before the go-ahead it means the
+    # command is not started at all; after it, it is passed on to the command.
     held: list[int] = []
     previous = {sig: signal.signal(sig, lambda signum, _frame: held.append(signum)) for sig in PASSED}
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         buffer = bytearray()
         child = _start(conn, where, argv, buffer)
-        if child is not None:
+        if child is not None and not held and _go_ahead(conn):
             return _wait(conn, buffer, child, held)
     finally:
         conn.close()
@@ -134,8 +135,18 @@ def _start(conn: socket.socket, where: str, argv: list[str], buffer: bytearray) 
     return int(started[2:])
 
 
+def _go_ahead(conn: socket.socket) -> bool:
+    """Tell the worker's child to run the command; False when it is gone (then it did not run it)."""
+    try:
+        conn.sendall(b"G\n")
+    except OSError:
+        return False
+    return True
+
+
 def _wait(conn: socket.socket, buffer: bytearray, child: int, held: list[int]) -> int:
-    """The child's exit code, passing Ctrl-C and SIGTERM on to it meanwhile (and any that came early)."""
+    """The child's exit code, passing Ctrl-C and SIGTERM on to it meanwhile (and any that came while
+    the go-ahead was sent)."""
     def pass_on(signum, _frame):
         try:
             os.kill(child, signum)

@@ -11,6 +11,10 @@ environment and runs the ordinary command line, whose `load_vault` starts from t
 (`core.loader.serve_warm`) and asks the monitor again once it holds its lock. The child reports its
 exit code; the worker never waits for it and serves the next caller.
 
+A command runs exactly once: the worker says 「S pid」, and the child runs the command only after the
+caller's go-ahead 「G」. A caller that gave up waiting for the answer (and runs the command itself)
+has closed the connection, or was interrupted and says nothing: the child ends without running it.
+
 The worker ends with the watch (its parent), and when the watch's monitor stops answering. Only
 processes of the same user are served (SO_PEERCRED). Nothing it reads from the vault runs as code:
 the commands are this package's, the vault only their data.
@@ -37,6 +41,7 @@ from ..vault.peer import peer_is_me
 from .client import DISABLE, address
 
 IDLE = 1.0  # seconds between catching up with the monitor while nobody asks
+GO_AHEAD_WAIT = 30.0  # seconds the child waits for the caller's go-ahead (a caller that left: at once)
 MAX_REQUEST = 1 << 20
 
 
@@ -166,6 +171,8 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict, vault: Vault)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if not _go_ahead(conn):
+            os._exit(0)  # the caller runs it itself, or was interrupted: this child never started it
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.chdir(request["cwd"])
@@ -204,6 +211,14 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict, vault: Vault)
         except OSError:
             pass
         os._exit(code)
+
+
+def _go_ahead(conn: socket.socket) -> bool:
+    try:
+        conn.settimeout(GO_AHEAD_WAIT)
+        return conn.recv(2) == b"G\n"
+    except OSError:
+        return False
 
 
 def main() -> None:
