@@ -293,6 +293,9 @@ def test_a_sync_killed_in_its_rebase_is_finished_by_the_next(stores, tmp_path):
     the half-done rebase up, sets the note saved since aside (it is named, nothing is lost), and syncs:
     both stores' edits and the new booking reach HQ, with no conflict marker anywhere."""
     hq, sh, bj = stores
+    ignored = (bj / ".gitignore").read_text(encoding="utf-8")  # as a clone set up before `init` ignored
+    assert ".merge_file_*\n" in ignored  # git's merge temp files
+    (bj / ".gitignore").write_text(ignored.replace(".merge_file_*\n", ""), encoding="utf-8")
     synced(bj)
     edit(sh / PROFILE, "会员等级: 普通", "会员等级: 银卡")
     synced(sh)
@@ -304,6 +307,8 @@ def test_a_sync_killed_in_its_rebase_is_finished_by_the_next(stores, tmp_path):
     assert git(bj, "symbolic-ref", "-q", "HEAD", check=False).returncode != 0  # on no branch
     assert vcrm(bj, "book", "-c", "张三", "--time", "17:00", *at).returncode == 0
     edit(bj / PROFILE, "老客户。", "老客户，喜欢安静。")
+    # what git leaves at the top of the clone when killed while a merge driver runs:
+    (bj / ".merge_file_a1B2c3").write_text((bj / PROFILE).read_text(encoding="utf-8"), encoding="utf-8")
 
     result = vcrm(bj, "sync")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -317,7 +322,9 @@ def test_a_sync_killed_in_its_rebase_is_finished_by_the_next(stores, tmp_path):
     assert "会员等级: 银卡" in merged and "健康关注: 腰痛" in merged and "<<<<<<<" not in merged
     booked = git(hq, "-c", "core.quotePath=false", "ls-tree", "-r", "--name-only", "HEAD", "预约/BJ01").stdout.split()
     assert booked == ["预约/BJ01/APP-BJ01-2026-001.md", "预约/BJ01/APP-BJ01-2026-002.md"]
-    assert ".vaultcrm" not in git(hq, "ls-tree", "-r", "--name-only", "HEAD").stdout  # the copy stays here
+    tree = git(hq, "ls-tree", "-r", "--name-only", "HEAD").stdout
+    assert ".vaultcrm" not in tree  # the copy stays here
+    assert ".merge_file" not in tree and not (bj / ".merge_file_a1B2c3").exists()  # a killed merge's temp file
 
 
 def test_a_sync_killed_with_git_holding_its_lock_is_finished_later(stores, tmp_path):

@@ -75,7 +75,8 @@ def setup_store(root: Path, code: str) -> StoreSetup:
     ignored = ["# vaultcrm：本机状态（缓存、锁、日志、备份、本机门店）不共享", ".vaultcrm/*", "!.vaultcrm/templates/",
                "# 每家店的 vaultcrm stats / remind 会重新生成，不共享，因此不会冲突",
                f"{f.daily}/", f"{f.monthly}/", f"{f.schedule}/", f"{f.reminders}/",
-               "# Obsidian 本机的窗口布局", ".obsidian/workspace*.json"]
+               "# Obsidian 本机的窗口布局", ".obsidian/workspace*.json",
+               "# git 合并笔记时的临时文件（合并被打断时会留下）", ".merge_file_*"]
     if _ensure_lines(root, ".gitignore", ignored):
         done.changed.append(".gitignore")
     if _ensure_lines(root, ".gitattributes", ["# vaultcrm：笔记按 YAML 字段合并（vaultcrm merge-driver）", ATTRIBUTES_LINE]):

@@ -35,6 +35,7 @@ PUSH_ATTEMPTS = 4
 MARK = "vaultcrm-sync"  # in .git: there while the local steps run; found at the start only after a kill
 STALE_LOCK = 600  # seconds (git's longest step here): an older index.lock under a mark is a killed git's
 RESCUE = ".vaultcrm/同步中断"  # machine-local, never synced (`.gitignore`)
+MERGE_TEMP = ".merge_file_*"  # git's temporary files for a merge driver, in the clone's top folder
 KIND_OF_PREFIX = (("APP-", "预约"), ("SRV-", "服务记录"), ("FLW-", "跟进"), ("C-", "客户"))
 STATUS_WORD = {"A": "新增", "M": "修改", "D": "删除", "R": "改名"}
 
@@ -99,7 +100,19 @@ def commit_message(store: str, changes: list[tuple[str, str]], now: dt.datetime)
     return "\n".join(lines) + "\n"
 
 
+def _drop_merge_leftovers(root: Path) -> None:
+    """git's temporary copies of a note being merged (`.merge_file_XXXXXX`, at the top of the clone)
+    stay behind when git is killed mid-merge: never committed, removed (untracked ones only)."""
+    if not any(root.glob(MERGE_TEMP)):
+        return
+    listed = run_git(root, "ls-files", "--others", "-z", "--", MERGE_TEMP).out.split("\0")
+    for name in filter(None, listed):
+        if "/" not in name and (root / name).is_file() and not (root / name).is_symlink():
+            (root / name).unlink(missing_ok=True)
+
+
 def _commit(root: Path, store: str, now: dt.datetime) -> str | None:
+    _drop_merge_leftovers(root)
     run_git(root, "add", "-A", check=True)
     changes = _changed_files(root)
     if not changes:
