@@ -35,6 +35,7 @@ PUSH_ATTEMPTS = 4
 MARK = "vaultcrm-sync"  # in .git: there while the local steps run; found at the start only after a kill
 STALE_LOCK = 600  # seconds (git's longest step here): an older index.lock under a mark is a killed git's
 RESCUE = ".vaultcrm/同步中断"  # machine-local, never synced (`.gitignore`)
+GIT_BUSY = "另一个 git 操作正在进行（.git/index.lock 存在），本次同步未进行；稍后会再试"
 MERGE_TEMP = ".merge_file_*"  # git's temporary files for a merge driver, in the clone's top folder
 KIND_OF_PREFIX = (("APP-", "预约"), ("SRV-", "服务记录"), ("FLW-", "跟进"), ("C-", "客户"))
 STATUS_WORD = {"A": "新增", "M": "修改", "D": "删除", "R": "改名"}
@@ -200,7 +201,7 @@ def sync(root: Path, settings: Settings, *, now: dt.datetime | None = None, lock
     if (root / ".git" / MARK).exists():
         _locked(root, lock_wait, lambda: _recover(root, now, result))
     if (root / ".git" / "index.lock").exists():
-        raise SyncError("另一个 git 操作正在进行（.git/index.lock 存在），本次同步未进行；稍后会再试")
+        raise SyncError(GIT_BUSY)
     _, report_start = read_report(root)
     branch = _branch(root)
     journal.recover(root)  # a killed multi-note operation is finished before its notes are committed
@@ -256,7 +257,7 @@ def _recover(root: Path, now: dt.datetime, result: SyncResult) -> None:
     lock = root / ".git" / "index.lock"
     if lock.exists():
         if time.time() - lock.stat().st_mtime < STALE_LOCK:
-            raise SyncError("另一个 git 操作正在进行（.git/index.lock 存在），本次同步未进行；稍后会再试")
+            raise SyncError(GIT_BUSY)
         lock.unlink(missing_ok=True)
     if _rebasing(root):
         unmerged = set(run_git(root, "diff", "--name-only", "--diff-filter=U", "-z").out.split("\0"))
