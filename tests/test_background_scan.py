@@ -1,4 +1,4 @@
-"""The scan that runs in a forked child while the parse cache is decoded (vault/scan.py)."""
+"""The scan that runs in forked children while the parse cache is decoded (vault/scan.py)."""
 
 from __future__ import annotations
 
@@ -31,10 +31,11 @@ def single_threaded() -> bool:
 
 
 @linux_only
-def test_the_child_finds_what_a_scan_here_finds(notes):
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_the_children_find_what_a_scan_here_finds(notes, parts):
     forks = single_threaded()  # as a command is when it loads its vault (another test may have left a thread)
-    background = BackgroundScan(notes)
-    assert (background.pid != 0) == forks
+    background = BackgroundScan(notes, parts)
+    assert len(background.children) == (parts if forks else 0)
     temp_there: list[str] = []
     temp_here: list[str] = []
     found = background.result(temp_there)
@@ -42,7 +43,7 @@ def test_the_child_finds_what_a_scan_here_finds(notes):
     assert sorted(found) == ["客户/C-0001 张三.md", "随手记.md", "预约/2026/03/APP-2026-002.md", "预约/APP-2026-001.md"]
     assert temp_there == temp_here and len(temp_here) == 1
     with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # the child was reaped
+        os.waitpid(-1, os.WNOHANG)  # the children were reaped
 
 
 @linux_only
@@ -56,17 +57,17 @@ def test_a_failing_child_means_a_scan_here(notes, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(scan_module, "scan", fails_in_the_child)
-    background = BackgroundScan(notes)
+    background = BackgroundScan(notes, 2)
     assert background.result([]) == real(notes)
 
 
 @linux_only
 def test_a_cancelled_child_is_ended_and_reaped(notes):
-    background = BackgroundScan(notes)
-    pid = background.pid
+    background = BackgroundScan(notes, 2)
+    pids = [pid for pid, _ in background.children]
     background.cancel()
-    assert background.pid == 0
-    if pid:
+    assert background.children == []
+    for pid in pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
     assert background.result([]) == scan(notes)  # still answers, by a scan here
@@ -78,7 +79,7 @@ def test_no_fork_while_another_thread_runs(notes):
     other.start()
     try:
         background = BackgroundScan(notes)
-        assert background.pid == 0
+        assert background.children == []
         assert background.result([]) == scan(notes)
     finally:
         stop.set()
@@ -96,3 +97,10 @@ def test_children_reaped_by_the_system(notes):
         BackgroundScan(notes).cancel()
     finally:
         signal.signal(signal.SIGCHLD, before)
+
+
+def test_the_parts_of_a_split_scan_make_the_whole(notes):
+    whole = scan(notes)
+    parts = [scan(notes, part=(k, 3)) for k in range(3)]
+    assert sum(map(len, parts)) == len(whole)
+    assert {path: stamp for part in parts for path, stamp in part.items()} == whole

@@ -158,6 +158,7 @@ SHAPES = [  # well-formed msgpack and JSON, of other shapes
     msgspec.msgpack.encode({"a": [1, 2, {"b": None}], "c": 1.5}),
     msgspec.msgpack.encode([4, "key", {"预约/APP-2026-001.md": ["APP", [1, 2], {}, []]}]),
     msgspec.msgpack.encode([4, "key", b"\x90"]),
+    msgspec.msgpack.encode([6, "key", "", {"预约/APP-2026-001.md": [1, 2, 3, 4]}, {"x.md": ["APP", "APP-1", [], b"", []]}]),
     b'{"C-": null, "APP-2026-": 1e999, "FLW-2026-": [1], "SRV-2026-": "x"}',
 ]
 
@@ -179,8 +180,10 @@ def _symlink_to(target: Path):
 
 
 def _poisoned(root: Path) -> None:
-    """Well-formed shards of the right format and key, entries stamped like the very files they name,
-    whose data no note could produce: each must be refused as it is read, never believed."""
+    """Well-formed shards of the right format and key, entries stamped like the very files they name
+    and filed under their true ID and head, whose data no note could produce: each must be refused
+    when it is decoded (on first use), never believed. The entries of notes without a record carry a
+    diagnostic line no note has, which refuses their whole shard as it is read."""
     settings, _ = load_settings(root)
     key = cache.fingerprint(settings.timezone)
     poison = {
@@ -189,19 +192,22 @@ def _poisoned(root: Path) -> None:
         "FLW": lambda d: d.update(id="FLW-evil"),
         "CUS": lambda d: d.update(name=5) or d["consent"].update(date="2026-02-01T10:00:00+08:00"),
     }
-    shards: dict[int, dict] = {}
+    shards: dict[int, tuple[dict, dict]] = {}
     for path, stamp in scan(root).items():
         note = read_note(root, path)[1]
         if note.data is not None:
             data = msgspec.to_builtins(note.data)
+            head = msgspec.to_builtins(cache.head_of(note.kind, note.data))
             poison[note.kind](data)
-            entry = [note.kind, list(stamp), data, []]
+            diagnostics = [[d.line, d.severity, d.message] for d in note.diagnostics]  # true, as the head
+            entry = [note.kind, note.data["id"], head, data, diagnostics]
         else:
-            entry = ["-", list(stamp), note.kind, [[-1, "fatal", "出错了"]]]
-        shards.setdefault(cache.shard_of(path), {})[path] = entry
+            entry = ["-", note.kind, [[-1, "fatal", "出错了"]]]
+        stamps, entries = shards.setdefault(cache.shard_of(path), ({}, {}))
+        stamps[path], entries[path] = list(stamp), entry
     _each(root, lambda path: None)
-    for n, entries in shards.items():
-        blob = msgspec.msgpack.encode([cache.FORMAT, key, msgspec.Raw(msgspec.msgpack.encode(entries))])
+    for n, (stamps, entries) in shards.items():
+        blob = msgspec.msgpack.encode([cache.FORMAT, key, "", stamps, entries])
         (root / ".vaultcrm/cache" / cache.NAME.format(n)).write_bytes(blob)
 
 
@@ -305,6 +311,70 @@ def test_a_cache_filled_by_this_version_is_used_and_equal(vault):
     assert [str(d) for d in warm.diagnostics] == [str(d) for d in cold.diagnostics] and warm.diagnostics
     first = warm.index.appointments["APP-2026-001"]
     assert first.state.created_at == dt.datetime(2026, 2, 1, 10, 0)
+
+
+def _shard_file(root: Path, path: str) -> Path:
+    return root / ".vaultcrm/cache" / cache.NAME.format(cache.shard_of(path))
+
+
+def _replant(root: Path, path: str, change) -> None:
+    """Rewrite the shard that holds `path`: `change(stamps, entries)` edits it, decoded as plain data
+    (an entry's data nested as the map it is encoded as)."""
+    shard = _shard_file(root, path)
+    fmt, key, token, stamps, entries = msgspec.msgpack.decode(shard.read_bytes())
+    change(stamps, entries)
+    shard.write_bytes(msgspec.msgpack.encode([fmt, key, token, stamps, entries]))
+
+
+def _poison_data(entries: dict, path: str, edit) -> None:
+    edit(entries[path][3])
+
+
+def test_poisoned_data_under_a_true_head_is_read_from_the_note(vault):
+    root = vault({**FILES}, config=config())
+    clean = load_vault(root).index.appointments["APP-2026-001"]
+    _replant(root, "预约/APP-2026-001.md",
+             lambda stamps, entries: _poison_data(entries, "预约/APP-2026-001.md",
+                                                  lambda d: d["service"].update(price="NaN")))
+    again = load_vault(root)
+    assert again.stats.parsed == 0  # the entry passed the load: its data is checked when first looked at
+    assert again.index.appointments["APP-2026-001"] == clean
+
+
+def test_data_that_contradicts_its_head_is_not_believed(vault):
+    root = vault({**FILES}, config=config())
+    clean = load_vault(root).index.appointments["APP-2026-001"]
+    _replant(root, "预约/APP-2026-001.md",
+             lambda stamps, entries: _poison_data(entries, "预约/APP-2026-001.md",
+                                                  lambda d: d["info"].update(date="2026-03-01")))
+    assert load_vault(root).index.appointments["APP-2026-001"] == clean
+
+
+def test_a_forged_entry_for_a_note_without_that_record_stops_the_command_and_is_dropped(vault):
+    """An entry stamped like a plain note, filed as an appointment of the day, with data that fails its
+    checks: the note holds no appointment, so the command stops, tells the user and writes nothing; that
+    shard is dropped, and the next run parses the note again."""
+    root = vault({**FILES}, config=config())
+    load_vault(root)
+    forged, target = "随手记/想法.md", "预约/APP-2026-001.md"
+    _, _, _, _, entries = msgspec.msgpack.decode(_shard_file(root, target).read_bytes())
+    entry = entries[target]
+    entry[1] = entry[3]["id"] = "APP-2026-777"
+    entry[3]["service"]["price"] = "NaN"
+
+    def forge(stamps, entries):
+        stamps[forged], entries[forged] = list(scan(root)[forged]), entry
+
+    _replant(root, forged, forge)
+    before = notes(root)
+    proc = run(root, "agenda", "--date", "2026-02-12", "--at", "2026-02-12 08:00")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"{forged}: 解析缓存与笔记不符" in proc.stderr and "Traceback" not in proc.stderr
+    assert notes(root) == before
+    assert not _shard_file(root, forged).exists()
+    again = run(root, "agenda", "--date", "2026-02-12", "--at", "2026-02-12 08:00")
+    assert again.returncode == 0, again.stderr
+    assert "APP-2026-001" in again.stdout and "APP-2026-777" not in again.stdout
 
 
 @pytest.mark.slow

@@ -2,46 +2,86 @@
 
 Pure data: built from records, no I/O. Notes written from the raw template may lack a 客户编号; they
 are tied to a profile by phone, then by an unambiguous name, so statistics and histories count them.
+
+A record from the parse cache comes in three stages: still encoded (a `(path, entry)` pair whose ID and
+head fields are known, `vault/cache.py`), plain data (a dict), then a model, each made on first need.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
-from ..models import TYPE_BY_KIND, Appointment, Customer, FollowUp, Leave, Record, ServiceRecord, WaitlistEntry
+from ..models import Appointment, Customer, FollowUp, Leave, Record, ServiceRecord, WaitlistEntry
 from ..models.fields import rebuild
+from ..vault.cache import HEAD, RECORD_ENTRIES, record_data
 
 R = TypeVar("R", bound=Record)
 
+#: Reads a note (path, kind) again when its cached data fails its checks: the record of that kind it
+#: holds now (the loader refuses to go on when it holds none).
+Reread = Callable[[str, str], Record]
+
+
+def _path_of(item) -> str:
+    kind = type(item)
+    return item[0] if kind is tuple else item["path"] if kind is dict else item.path
+
 
 class RecordTable(Mapping[str, R], Generic[R]):
-    """ID → record. A record from the parse cache stays plain data until it is first looked at.
+    """ID → record. A record from the parse cache stays encoded, then plain data, until it is looked at.
 
     A warm start of a 100,000-note vault must not build 100,000 models when a command needs a few
-    hundred; `on_date` answers from the plain data without building any.
+    hundred; `on_date` answers from the entries' heads without decoding any more of them.
     """
 
-    def __init__(self, model: type[R]):
+    def __init__(self, model: type[R], reread: Reread | None = None):
         self.model = model
-        self._items: dict[str, R | dict] = {}
+        self.reread = reread
+        self._items: dict[str, R | dict | tuple] = {}
         self._memo: dict[tuple, object] = {}  # results of `column`/`dates`: a built table never changes
+        self._head = {names: n for n, names in enumerate(HEAD.get(model.kind, ()))}
 
-    def _add(self, record_id: str, item: R | dict) -> R | dict | None:
-        """Store unless the ID is taken; returns the item already there, if any."""
-        first = self._items.setdefault(record_id, item)
-        return None if first is item else first
+    def _decoded(self, item: tuple) -> R | dict:
+        """An encoded entry's data, or its note's record read anew when the data fails its checks."""
+        path, entry = item
+        data = record_data(entry)
+        if data is not None:
+            data["path"] = path
+            return data
+        if self.reread is None:
+            raise LookupError(f"{path}: cached data failed its checks and there is no vault to read it from")
+        return self.reread(path, self.model.kind)
+
+    def _plain(self, record_id: str, item: tuple) -> R | dict:
+        found = self._items[record_id] = self._decoded(item)
+        return found
 
     def __getitem__(self, record_id: str) -> R:
         item = self._items[record_id]
+        if type(item) is tuple:
+            item = self._plain(record_id, item)
         if type(item) is dict:
             item = self._items[record_id] = rebuild(self.model, item)
+        return item
+
+    def value(self, record_id: str, *names: str) -> object:
+        """The value at `names` (field names) of one record, without building its model."""
+        item = self._items[record_id]
+        if type(item) is tuple:
+            at = self._head.get(names)
+            if at is not None:
+                return item[1].head[at]
+            item = self._plain(record_id, item)
+        for name in names:
+            item = item[name] if type(item) is dict else getattr(item, name)
         return item
 
     def __iter__(self) -> Iterator[str]:
@@ -66,12 +106,8 @@ class RecordTable(Mapping[str, R], Generic[R]):
         return memo  # type: ignore[return-value]
 
     def _column(self, names: tuple[str, ...]) -> dict[str, object]:
-        out: dict[str, object] = {}
-        for record_id, value in self._items.items():
-            for name in names:
-                value = value[name] if type(value) is dict else getattr(value, name)
-            out[record_id] = value
-        return out
+        value = self.value
+        return {record_id: value(record_id, *names) for record_id in list(self._items)}
 
     def dates(self, section: str, key: str) -> dict[dt.date, list[str]]:
         """IDs by the date (or any scalar) at `section.key` (field names), read without building models.
@@ -83,21 +119,26 @@ class RecordTable(Mapping[str, R], Generic[R]):
 
     def _dates(self, section: str, key: str) -> dict[dt.date, list[str]]:
         table: dict[dt.date, list[str]] = defaultdict(list)
-        for record_id, item in self._items.items():
-            part = item[section] if type(item) is dict else getattr(item, section)
-            day = part[key] if type(part) is dict else getattr(part, key)
-            if day is not None:
-                table[day].append(record_id)
+        at = self._head.get((section, key))
+        value = self.value
+        for record_id, item in list(self._items.items()):
+            day = item[1].head[at] if type(item) is tuple and at is not None else value(record_id, section, key)
+            table[day].append(record_id)
+        table.pop(None, None)
         return dict(table)
 
     def distinct(self, section: str, key: str) -> set:
         """The values at `section.key` (field names), e.g. every 系列编号, read without building models."""
-        found = set()
-        for item in self._items.values():
-            part = item[section] if type(item) is dict else getattr(item, section)
-            found.add(part[key] if type(part) is dict else getattr(part, key))
+        value = self.value
+        found = {value(record_id, section, key) for record_id in list(self._items)}
         found.discard(None)
         return found
+
+    def model_of(self, item: R | dict | tuple) -> R:
+        """A model of an item as stored (for the records of duplicate IDs, which are not in the table)."""
+        if type(item) is tuple:
+            item = self._decoded(item)
+        return rebuild(self.model, item) if type(item) is dict else item
 
 
 class Visit(NamedTuple):
@@ -128,30 +169,38 @@ def _sort_key_appointment(a: Appointment):
 
 
 class VaultIndex:
-    """`records` are models; `cached` are (kind, data) pairs of model dumps (with `path`) from the cache."""
+    """`records` are models; `cached` are `(path, entry)` pairs of still encoded records from the parse
+    cache; `reread` reads a note whose cached data fails its checks when decoded."""
 
-    def __init__(self, root: Path, records: Iterable[Record] = (), cached: Iterable[tuple[str, dict]] = ()):
+    def __init__(self, root: Path, records: Iterable[Record] = (), cached: Iterable[tuple] = (),
+                 reread: Reread | None = None):
         self.root = root
-        self.appointments: RecordTable[Appointment] = RecordTable(Appointment)
-        self.services: RecordTable[ServiceRecord] = RecordTable(ServiceRecord)
-        self.followups: RecordTable[FollowUp] = RecordTable(FollowUp)
-        self.customers: RecordTable[Customer] = RecordTable(Customer)
-        self.waitlist: RecordTable[WaitlistEntry] = RecordTable(WaitlistEntry)
-        self.leaves: RecordTable[Leave] = RecordTable(Leave)
+        self.reread = reread
+        self.appointments: RecordTable[Appointment] = RecordTable(Appointment, reread)
+        self.services: RecordTable[ServiceRecord] = RecordTable(ServiceRecord, reread)
+        self.followups: RecordTable[FollowUp] = RecordTable(FollowUp, reread)
+        self.customers: RecordTable[Customer] = RecordTable(Customer, reread)
+        self.waitlist: RecordTable[WaitlistEntry] = RecordTable(WaitlistEntry, reread)
+        self.leaves: RecordTable[Leave] = RecordTable(Leave, reread)
         self.duplicates: dict[str, list[Record]] = {}
-        tables = {"APP": self.appointments, "SRV": self.services, "FLW": self.followups, "CUS": self.customers,
-                  "WL": self.waitlist, "LV": self.leaves}
-        items = [(r.path, r.kind, r.record_id, r) for r in records]
-        items.extend((data["path"], kind, data["id"], data) for kind, data in cached)
-        items.sort(key=lambda item: item[0])
-        for _path, kind, record_id, item in items:
-            first = tables[kind]._add(record_id, item)
-            if first is not None:
-                model = TYPE_BY_KIND[kind]
-                as_record = [x if isinstance(x, Record) else rebuild(model, x) for x in (first, item)]
-                self.duplicates.setdefault(record_id, [as_record[0]]).append(as_record[1])
+        tables = {table.model.kind: table for table in self._tables}
+        add = {kind: table._items.setdefault for kind, table in tables.items()}
+        items = [(r.path, r) for r in records]
+        items.extend(cached)
+        items.sort(key=itemgetter(0))  # by path: of two notes with one ID, the first path's is the table's
+        for pair in items:
+            item = pair[1]
+            if type(item) in RECORD_ENTRIES:  # still encoded: stored as the (path, entry) pair
+                kind, record_id, item = item.kind, item.id, pair
+            else:
+                kind, record_id = item.kind, item.record_id
+            first = add[kind](record_id, item)
+            if first is not item:
+                table = tables[kind]
+                self.duplicates.setdefault(record_id, [table.model_of(first)]).append(table.model_of(item))
 
-    def _table(self, kind: str) -> RecordTable:
+    def table(self, kind: str) -> RecordTable:
+        """The table of a record kind ("APP", "SRV", …)."""
         return {"APP": self.appointments, "SRV": self.services, "FLW": self.followups, "CUS": self.customers,
                 "WL": self.waitlist, "LV": self.leaves}[kind]
 
@@ -162,7 +211,7 @@ class VaultIndex:
         for table in self._tables:
             kind = table.model.kind
             for record_id, item in table._items.items():
-                found[item["path"] if type(item) is dict else item.path] = (kind, record_id)
+                found[_path_of(item)] = (kind, record_id)
         return found
 
     def updated(self, paths: set[str], records: list[Record]) -> VaultIndex | None:
@@ -175,7 +224,7 @@ class VaultIndex:
         new_at = {record.path: record for record in records}
         if len(new_at) != len(records):
             return None
-        index = VaultIndex(self.root)
+        index = VaultIndex(self.root, reread=self.reread)
         path_ids = dict(at)
         removed: dict[str, list[str]] = {}  # kind → IDs no longer in the vault (or moved)
         kept: dict[str, list[Record]] = {}  # kind → records read anew at the path they were at
@@ -194,7 +243,7 @@ class VaultIndex:
         for table in self._tables:
             kind = table.model.kind
             if kind not in removed and kind not in kept and kind not in added:
-                same = index._table(kind)
+                same = index.table(kind)
                 same._items, same._memo = table._items.copy(), table._memo  # the same records: the same answers
                 continue
             items = dict(table._items)
@@ -207,18 +256,18 @@ class VaultIndex:
                     return None
                 items[record.record_id] = record
             if kind in added:  # where a fresh build would put them: by path
-                items = dict(sorted(items.items(), key=lambda kv: kv[1]["path"] if type(kv[1]) is dict else kv[1].path))
-            index._table(kind)._items = items
+                items = dict(sorted(items.items(), key=lambda kv: _path_of(kv[1])))
+            index.table(kind)._items = items
         index.__dict__["ids_by_path"] = path_ids
         return index
 
-    def by_path(self) -> dict[str, tuple[str, Record | dict]]:
-        """path → (kind, record as stored: a model, or cached plain data), without building models."""
-        found: dict[str, tuple[str, Record | dict]] = {}
+    def by_path(self) -> dict[str, tuple[str, Record | dict | tuple]]:
+        """path → (kind, record as stored: a model, plain data or an encoded entry), building no model."""
+        found: dict[str, tuple[str, Record | dict | tuple]] = {}
         for table in self._tables:
             kind = table.model.kind
             for item in table._items.values():
-                found[item["path"] if type(item) is dict else item.path] = (kind, item)
+                found[_path_of(item)] = (kind, item)
         return found
 
     @property
@@ -318,15 +367,18 @@ class VaultIndex:
         found = memo.get(kind)
         if found is None:
             table: RecordTable = getattr(self, kind)
-            by_key: dict[str, list[str]] = defaultdict(list)
-            for customer_id, ids in table.dates(self._SECTIONS[kind], "customer_id").items():
-                by_key[customer_id].extend(ids)
-            placed = {i for ids in by_key.values() for i in ids}
-            for record_id in table.keys() - placed:
-                key = self.key_of(table[record_id])
-                if key is not None:
-                    by_key[key].append(record_id)
-            found = memo[kind] = dict(by_key)
+            found = table.dates(self._SECTIONS[kind], "customer_id")  # shared: copied before it is added to
+            if sum(map(len, found.values())) != len(table):  # notes without a 客户编号: placed by phone or name
+                by_key: dict[str, list[str]] = defaultdict(list)
+                for customer_id, ids in found.items():
+                    by_key[customer_id].extend(ids)
+                placed = {i for ids in found.values() for i in ids}
+                for record_id in table.keys() - placed:
+                    key = self.key_of(table[record_id])
+                    if key is not None:
+                        by_key[key].append(record_id)
+                found = dict(by_key)
+            memo[kind] = found
         return found
 
     def history(self, customer_key: str, *, appointments: bool = True) -> CustomerHistory:
@@ -351,9 +403,9 @@ class VaultIndex:
         if "histories" in self.__dict__:
             found = self.histories.get(customer_key)
             return visits_of(found.services) if found else []
-        dates = self.services.column("basics", "date")
-        fees = self.services.column("service", "fee")
-        return [Visit(dates[i], fees[i]) for i in self._customer_ids("services").get(customer_key, ())]
+        value = self.services.value
+        return [Visit(value(i, "basics", "date"), value(i, "service", "fee"))
+                for i in self._customer_ids("services").get(customer_key, ())]
 
     def services_of(self, customer_key: str) -> list[ServiceRecord]:
         """One customer's service records in date order, building no appointment or follow-up."""

@@ -16,9 +16,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ..diagnostics import Diagnostic
+from ..errors import VaultCRMError
 from ..models import Record
 from ..vault import monitor
 from ..vault.cache import SHARDS, Cache, Stamp, diagnostics_of, fingerprint, oldest, shard_of
@@ -136,6 +138,34 @@ def _sweep(root: Path, temp_files: list[str]) -> None:
         sweep_temp_files(temp_files)
 
 
+def _as_cached(root: Path, settings: Settings, cache: Cache) -> Vault:
+    """The vault as the cache holds it, every entry still encoded: a load's starting point, which the
+    scan then confirms (the usual case) or corrects through `_reload`."""
+    entries = [pair for shard in cache.shards for pair in shard.items()]
+    cached = [pair for pair in entries if pair[1].data is not None]
+    diagnostics = [d for path, entry in entries if entry.diagnostics for d in diagnostics_of(path, entry)]
+    index = VaultIndex(root, (), cached, partial(_reread, root, cache))
+    return Vault(root, settings, index, diagnostics, files=cache.stamps(), cache=cache)
+
+
+class CacheMismatch(VaultCRMError):
+    """A cached entry's data failed its checks and its note holds no such record now: a cache file
+    written by someone else. The command stops before it writes anything; that shard is dropped, so
+    the next command parses those notes again."""
+
+    def __init__(self, path: str):
+        super().__init__(f"{path}: 解析缓存与笔记不符，已停止并清除这部分缓存。请重新运行命令")
+
+
+def _reread(root: Path, cache: Cache, path: str, kind: str) -> Record:
+    """The record of `kind` a note holds now, for an entry whose cached data failed its checks."""
+    record = read_note(root, path)[0]
+    if record is None or record.kind != kind:
+        cache.drop(path)
+        raise CacheMismatch(path)
+    return record
+
+
 REUSE_LIMIT = 2000  # changed notes beyond which a reload starts afresh rather than from `previous`
 
 
@@ -146,8 +176,17 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
     None when a fresh load is simpler: other settings, many changes, or duplicate IDs in `previous`
     (a duplicate's record is not in the index tables, so it could not be carried over).
     """
-    changed = [path for path, stamp in files.items() if previous.files.get(path) != stamp]
-    if settings != previous.settings or len(changed) > REUSE_LIMIT or previous.index.duplicates:
+    same = files == previous.files  # one comparison, in C: the usual case
+    changed = [] if same else [path for path, stamp in files.items() if previous.files.get(path) != stamp]
+    if settings != previous.settings or len(changed) > REUSE_LIMIT:
+        return None
+    if same:
+        if previous.cache is not None:
+            previous.cache.token = token
+            previous.cache.save()  # the shards made dirty to take a watch's token, if any
+        stats.parsed, stats.cached = 0, len(files)
+        return previous.index, [d for d in previous.diagnostics if d.path in files], previous.cache
+    if previous.index.duplicates:
         return None
     root = previous.root
     touched_paths = {*changed, *(previous.files.keys() - files.keys())}
@@ -176,15 +215,15 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
     index = previous.index.updated(touched_paths, fresh)
     if index is None:  # an ID now taken twice: built afresh, so that duplicates come out as a fresh load has them
         records: list[Record] = list(fresh)
-        cached: list[tuple[str, dict]] = []
+        cached: list[tuple] = []
         for path, (kind, item) in previous.index.by_path().items():
             if path in touched_paths:
                 continue
-            if isinstance(item, Record):
-                records.append(item)
+            if type(item) is tuple:  # still encoded: stays so
+                cached.append(item)
             else:
-                cached.append((kind, item))
-        index = VaultIndex(root, records, cached)
+                records.append(previous.index.table(kind).model_of(item))
+        index = VaultIndex(root, records, cached, previous.index.reread)
     return index, diagnostics, cache
 
 
@@ -255,11 +294,14 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
         cache: Cache | None = None
         background: BackgroundScan | None = None
         if changes is None and previous is None and use_cache:
+            # Scans while the cache is decoded and the index built from it, unless a watch answers.
+            background = BackgroundScan(root)
             cache = Cache(root, fingerprint(settings.timezone))
-            background = BackgroundScan(root)  # scans while the cache is decoded, unless a watch answers
             try:
                 cache.load()
                 changes = monitor.ask(root, cache.since())
+                if changes is None or not changes.fresh:  # while the scan runs: the vault as the cache has it
+                    previous = _as_cached(root, settings, cache)
             except BaseException:
                 background.cancel()
                 raise
@@ -274,6 +316,8 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
         token = changes.token if changes is not None and use_cache else ""
         _sweep(root, leftovers)
         stats.files = len(files)
+        if previous is not None and previous.cache is cache and token and not changes.fresh:
+            cache.dirty.update(range(SHARDS))  # every shard gets this watch's token, or the next command scans
         reused = _reload(previous, settings, files, stats, token) if previous is not None and use_cache else None
         if reused is not None:
             index, diagnostics, kept = reused
@@ -288,12 +332,15 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
         if token and not changes.fresh:  # every shard gets this watch's token, or the next command scans
             cache.dirty.update(range(SHARDS))
         get = cache.get
-        found = {}  # path → its entry, for the notes the cache holds as they are now
-        for shard in cache.shards:  # by shard, not by path: no hashing of 100,000 paths into shards
-            for path, entry in shard.items():
-                if files.get(path) == entry.stamp:
-                    found[path] = entry
-        stale = [path for path in files if path not in found]
+        found: dict[str, object] | None = None  # path → its entry, for the notes the cache holds as they are now
+        stale: list[str] = []
+        if cache.stamps() != files:  # else (the usual warm start) every entry is as its file: one comparison
+            found = {}
+            for shard, stamps in zip(cache.shards, cache.stamp_shards):  # by shard: no hashing of paths into shards
+                for path, stamp in stamps.items():
+                    if files.get(path) == stamp:
+                        found[path] = shard[path]
+            stale = [path for path in files if path not in found]
         stats.parsed = len(stale)
         stats.cached = len(files) - len(stale)
         n_workers = _workers(workers)
@@ -314,23 +361,21 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
                 cache.retain(files.keys())
             if use_cache:
                 cache.save()
-        fresh = {r.path for r in records}
-        cached: list[tuple[str, dict]] = []
+        if found is None:
+            entries = [pair for shard in cache.shards for pair in shard.items()]
+        else:
+            if stale:  # what was parsed just now is in the cache too
+                found.update((path, get(path, files[path])) for path in stale)
+            entries = [pair for pair in found.items() if pair[1] is not None]  # None: vanished since the scan
+        fresh = {r.path for r in records}  # parsed here: their models are at hand
+        cached = [pair for pair in entries if pair[1].data is not None and pair[0] not in fresh]  # decoded on use
         diagnostics: list[Diagnostic] = []
-        if stale:  # what was parsed just now is in the cache too
-            found.update((path, get(path, files[path])) for path in stale)
-        for path, entry in found.items():
-            if entry is None:  # vanished between the scan and now
-                continue
-            data = entry.data
-            if data is not None and path not in fresh:
-                data["path"] = path
-                cached.append((entry.kind, data))
+        for path, entry in entries:
             if entry.diagnostics:
                 diagnostics.extend(diagnostics_of(path, entry))
         if scratch is not None:
             scratch.cleanup()
-        index = VaultIndex(root, records, cached)
+        index = VaultIndex(root, records, cached, partial(_reread, root, cache))
     finally:
         if gc_was_enabled:
             gc.freeze()  # what was loaded lives as long as the command: keep it out of later collections

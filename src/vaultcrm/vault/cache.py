@@ -2,10 +2,10 @@
 
 The cache sits in the vault, so anyone who can write to a synced folder can write it too. It is data
 only: msgpack, decoded by msgspec into declared types (never pickle, nor anything else that can build
-code), and every shard read is checked against those types as it is decoded: each record's data against
-the fields of its model (types, ranges, ID pattern, naive times, finite amounts), each entry's stamp
-and diagnostics. A shard that is not a regular file, is too large, truncated, of another format, code or
-time zone, or shaped otherwise is a miss: its notes are parsed again and the shard is written anew.
+code), and everything read is checked against those types as it is decoded: each record's data against
+the fields of its model (types, ranges, ID pattern, naive times, finite amounts), each entry's stamp,
+ID, head and diagnostics. A shard that is not a regular file, is too large, truncated, of another format,
+code or time zone, or shaped otherwise is a miss: its notes are parsed again and the shard is written anew.
 Files of earlier formats (`notes-NN.pickle`) are never opened, only removed.
 
 An entry serves only the very file it was made from: it is keyed by the note's path and its stamp
@@ -14,6 +14,13 @@ its ctime, which no program can set back, still changes, and so does the inode o
 
 Entries hold the validated record as plain data (`model_dump()`), which decodes far faster than models
 are built. The cache is split into shards so that one changed note rewrites one small file.
+
+A shard keeps the stamps apart from the entries, so that a load finds in one comparison that no note
+changed. It decodes only each entry's ID and head (`HEAD`: the few fields the index files records by,
+such as an appointment's date and 客户编号); the rest of a record stays encoded until it is first looked
+at (`record_data`), so a command that needs a few hundred of 100,000 records decodes a few hundred. The
+late decode checks the data as strictly, and against the ID and head it was filed by: data that fails
+is not believed, and its note is read again.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import typing
 import zlib
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Annotated, Literal, Optional, TypedDict, Union
 
@@ -40,7 +48,7 @@ from .state import clear_junk, read_state
 from .writer import write_atomic
 
 SHARDS = 32
-FORMAT = 5
+FORMAT = 6
 MAX_SHARD = 256 << 20  # bytes; a shard of a million-note vault is a few tens of MB
 NAME = "notes-{:02d}.msgpack"
 OLD_NAMES = ("notes-{:02d}.pickle",)  # earlier formats: removed, never read
@@ -145,21 +153,66 @@ _Kind = Optional[Literal[("?", *TYPE_BY_KIND)]]  # noqa: UP007
 class NoRecord(msgspec.Struct, array_like=True, frozen=True, gc=False, tag="-"):
     """A note with no record data: not vaultcrm's, or one whose record could not be read."""
 
-    stamp: Stamp
     kind: _Kind
     diagnostics: _Diagnostics
     data: typing.ClassVar[None] = None
 
 
+#: The fields (names down from the record) decoded with every entry, for the index's tables by date and
+#: by customer; every other field is decoded when its record is first looked at.
+HEAD: dict[str, tuple[tuple[str, ...], ...]] = {
+    "APP": (("info", "date"), ("info", "customer_id")),
+    "SRV": (("basics", "date"), ("customer", "customer_id")),
+    "FLW": (("basics", "due"), ("customer", "customer_id")),
+    "CUS": (), "WL": (), "LV": (),
+}
+
+
+def _field_shape(model: type[BaseModel], names: tuple[str, ...]) -> object:
+    for name in names[:-1]:
+        model = model.model_fields[name].annotation
+    info = model.model_fields[names[-1]]
+    narrower = next((_NARROWER[id(m)] for m in info.metadata if id(m) in _NARROWER), None)
+    return _shape(info.annotation, narrower)
+
+
+def head_of(kind: str, data: dict) -> tuple:
+    """The values at the kind's `HEAD` fields of a record's plain data."""
+    values = []
+    for names in HEAD[kind]:
+        value = data
+        for name in names:
+            value = value[name]
+        values.append(value)
+    return tuple(values)
+
+
 def _record_entry(kind: str, model: type[BaseModel]) -> type:
-    return msgspec.defstruct(f"{kind}Entry", [("stamp", Stamp), ("data", _model_shape(model)),
-                                              ("diagnostics", _Diagnostics)],
+    id_shape = Annotated[str, msgspec.Meta(pattern=model.id_pattern.pattern)]
+    head = tuple[tuple(_field_shape(model, names) for names in HEAD[kind])] if HEAD[kind] else tuple[()]
+    return msgspec.defstruct(f"{kind}Entry", [("id", id_shape), ("head", head),
+                                              ("data", msgspec.Raw), ("diagnostics", _Diagnostics)],
                              namespace={"kind": kind},
                              module=__name__, array_like=True, frozen=True, gc=False, tag=kind)
 
 
 _RECORD_ENTRIES = {kind: _record_entry(kind, model) for kind, model in TYPE_BY_KIND.items()}
 Entry = Union[(NoRecord, *_RECORD_ENTRIES.values())]  # noqa: UP007
+RECORD_ENTRIES = frozenset(_RECORD_ENTRIES.values())  # the types of the entries that hold a record
+_DATA = {kind: msgspec.msgpack.Decoder(_model_shape(model), dec_hook=_decode_hook)
+         for kind, model in TYPE_BY_KIND.items()}
+
+
+def record_data(entry) -> dict | None:
+    """A record entry's data, decoded now and checked against its model's fields and against the ID and
+    head it was filed by; None when it fails (then its note must be read again)."""
+    try:
+        data = _DATA[entry.kind].decode(entry.data)
+    except (msgspec.DecodeError, RecursionError, ValueError, OverflowError):
+        return None
+    if data.get("id") != entry.id or head_of(entry.kind, data) != entry.head:
+        return None
+    return data
 
 
 class _Shard(msgspec.Struct, array_like=True):
@@ -168,10 +221,12 @@ class _Shard(msgspec.Struct, array_like=True):
     format: int
     key: str
     token: str  # the file monitor's token taken before these entries were checked against the files
-    entries: msgspec.Raw  # dict[str, Entry], decoded once format and key are known to match
+    stamps: msgspec.Raw  # dict[str, Stamp]: path → the stamp of the file its entry was made from
+    entries: msgspec.Raw  # dict[str, Entry] of the same paths; both decoded once format and key match
 
 
 _SHARD = msgspec.msgpack.Decoder(_Shard)
+_STAMPS = msgspec.msgpack.Decoder(dict[str, Stamp])
 _ENTRIES = msgspec.msgpack.Decoder(dict[str, Entry], dec_hook=_decode_hook)  # type: ignore[valid-type]
 _ENCODER = msgspec.msgpack.Encoder()
 
@@ -184,11 +239,13 @@ def oldest(tokens: Iterable[str | None]) -> str:
     return min(tokens, key=lambda t: int(t.partition(":")[2]))
 
 
-def make_entry(stamp: Stamp, note: ParsedNote) -> object:
+def make_entry(note: ParsedNote) -> object:
     diagnostics = tuple((d.line, d.severity, d.message) for d in note.diagnostics)
-    if note.data is None:
-        return NoRecord(stamp, note.kind, diagnostics)
-    return _RECORD_ENTRIES[note.kind](stamp, note.data, diagnostics)
+    data = note.data
+    if data is None:
+        return NoRecord(note.kind, diagnostics)
+    return _RECORD_ENTRIES[note.kind](data["id"], head_of(note.kind, data), msgspec.Raw(_ENCODER.encode(data)),
+                                      diagnostics)
 
 
 def diagnostics_of(path: str, entry) -> list[Diagnostic]:
@@ -201,6 +258,7 @@ class Cache:
         self.folder = folder if folder is not None else self.root / ".vaultcrm" / "cache"
         self.key = key
         self.shards: list[dict[str, object]] = [{} for _ in range(SHARDS)]
+        self.stamp_shards: list[dict[str, Stamp]] = [{} for _ in range(SHARDS)]  # the same paths as `shards`
         self.tokens: list[str | None] = [None] * SHARDS  # None: no shard file was read
         self.token = ""  # what `save` writes with each shard (vault/monitor.py)
         self.dirty: set[int] = set()
@@ -214,14 +272,21 @@ class Cache:
             shard = _SHARD.decode(blob)
             if shard.format != FORMAT or shard.key != self.key:
                 return False
-            self.shards[n] = _ENTRIES.decode(shard.entries)
-            self.tokens[n] = shard.token if TOKEN.fullmatch(shard.token) else ""
+            stamps, entries = _STAMPS.decode(shard.stamps), _ENTRIES.decode(shard.entries)
         except (msgspec.DecodeError, RecursionError, ValueError, OverflowError):
             return False
+        if stamps.keys() != entries.keys():
+            return False
+        self.shards[n], self.stamp_shards[n] = entries, stamps
+        self.tokens[n] = shard.token if TOKEN.fullmatch(shard.token) else ""
         return True
 
     def encode(self, n: int) -> bytes:
-        return _ENCODER.encode(_Shard(FORMAT, self.key, self.token, msgspec.Raw(_ENCODER.encode(self.shards[n]))))
+        """Shard `n` as its file holds it: entries in path order, so that a load's sort by path of all
+        shards together merges 32 sorted runs."""
+        entries = dict(sorted(self.shards[n].items(), key=itemgetter(0)))
+        return _ENCODER.encode(_Shard(FORMAT, self.key, self.token, msgspec.Raw(_ENCODER.encode(self.stamp_shards[n])),
+                                      msgspec.Raw(_ENCODER.encode(entries))))
 
     def since(self) -> str | None:
         """The oldest monitor token of the shards read, when every shard was read with one of one
@@ -230,7 +295,10 @@ class Cache:
 
     def stamps(self) -> dict[str, Stamp]:
         """Every cached note's path and the stamp its entry was made from."""
-        return {path: entry.stamp for shard in self.shards for path, entry in shard.items()}
+        found: dict[str, Stamp] = {}
+        for stamps in self.stamp_shards:
+            found.update(stamps)
+        return found
 
     def load(self, shards: Iterable[int] | None = None) -> None:
         if not self._inside():
@@ -242,25 +310,33 @@ class Cache:
 
     def get(self, path: str, stamp: Stamp):
         """The entry made from exactly this file (path and stamp), or None."""
-        entry = self.shards[shard_of(path)].get(path)
-        if entry is not None and entry.stamp == stamp:
-            return entry
-        return None
+        n = shard_of(path)
+        return self.shards[n].get(path) if self.stamp_shards[n].get(path) == stamp else None
 
     def put(self, path: str, stamp: Stamp, note: ParsedNote) -> None:
         n = shard_of(path)
-        self.shards[n][path] = make_entry(stamp, note)
+        self.shards[n][path] = make_entry(note)
+        self.stamp_shards[n][path] = stamp
         self.dirty.add(n)
 
     def retain(self, paths, shards: Iterable[int] | None = None) -> None:
         """Forget notes that no longer exist."""
         for n in range(SHARDS) if shards is None else shards:
-            shard = self.shards[n]
+            shard, stamps = self.shards[n], self.stamp_shards[n]
             gone = shard.keys() - paths
             for path in gone:
-                del shard[path]
+                del shard[path], stamps[path]
             if gone:
                 self.dirty.add(n)
+
+    def drop(self, path: str) -> None:
+        """Remove the shard file that holds `path`'s entry (one found untrustworthy): its notes are
+        parsed again by the next load."""
+        if self._inside():
+            try:
+                os.unlink(self._file(shard_of(path)))
+            except OSError:
+                pass
 
     def _inside(self) -> bool:
         """The cache folder really is in the vault: one symlinked out of it is neither read nor written."""

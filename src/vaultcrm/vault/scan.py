@@ -32,105 +32,144 @@ def stamp_of(st: os.stat_result) -> tuple[int, int, int, int]:
 
 
 def scan(root: Path, temp_files: list[str] | None = None,
-         unreadable: list[tuple[str, OSError]] | None = None) -> dict[str, tuple[int, int, int, int]]:
+         unreadable: list[tuple[str, OSError]] | None = None,
+         part: tuple[int, int] = (0, 1)) -> dict[str, tuple[int, int, int, int]]:
     """Every note as relative path → its stamp (`stamp_of`). Symlinks are not followed.
 
     vaultcrm's own temp files left by a killed process are collected into `temp_files` if given;
     folders and entries that cannot be listed or looked at, into `unreadable` (relative path, error).
+    `part` (k, n): only the notes whose relative path hashes to k of n, for n processes that scan one
+    vault together (forked from one process, so that they hash alike); each walks every folder.
+    Each folder is opened once and its notes are looked at relative to it (one path step each).
     """
+    k, n = part
     found: dict[str, tuple[int, int, int, int]] = {}
     stack = [("", str(root))]
+    stat = os.stat
     while stack:
         prefix, folder = stack.pop()
         try:
-            entries = os.scandir(folder)
+            fd = os.open(folder, _DIR_FLAGS if prefix else _ROOT_FLAGS)  # a folder swapped for a link: not followed
         except OSError as exc:
             if unreadable is not None:
                 unreadable.append((prefix.rstrip("/") or ".", exc))
             continue
-        with entries:
-            for entry in entries:
-                name = entry.name
-                if name.startswith(".") or name in SKIP_DIRS:
-                    if temp_files is not None and TEMP_MARK in name and name.endswith(".tmp"):
-                        temp_files.append(entry.path)
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((prefix + name + "/", entry.path))
-                    elif name.endswith(".md") and entry.is_file(follow_symlinks=False):
-                        found[prefix + name] = stamp_of(entry.stat(follow_symlinks=False))
-                except OSError as exc:
-                    if unreadable is not None and not isinstance(exc, FileNotFoundError):
-                        unreadable.append((prefix + name, exc))
-                    continue
+        try:
+            with os.scandir(fd) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.startswith(".") or name in SKIP_DIRS:
+                        if temp_files is not None and TEMP_MARK in name and name.endswith(".tmp"):
+                            temp_files.append(os.path.join(folder, name))
+                        continue
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append((prefix + name + "/", os.path.join(folder, name)))
+                        elif name.endswith(".md"):
+                            rel = prefix + name
+                            if (n == 1 or hash(rel) % n == k) and entry.is_file(follow_symlinks=False):
+                                found[rel] = stamp_of(stat(name, dir_fd=fd, follow_symlinks=False))
+                    except OSError as exc:
+                        if unreadable is not None and not isinstance(exc, FileNotFoundError):
+                            unreadable.append((prefix + name, exc))
+                        continue
+        except OSError as exc:
+            if unreadable is not None:
+                unreadable.append((prefix.rstrip("/") or ".", exc))
+        finally:
+            os.close(fd)
     return found
 
 
+_ROOT_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = _ROOT_FLAGS | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _parts() -> int:
+    """Children for a background scan: one per core the loading process leaves free, at most two."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores - 1))
+
+
 class BackgroundScan:
-    """`scan(root)` in a forked child while this process does other work (decoding the parse cache):
-    on a large vault the two take about as long, and a second core does one while the first does the
-    other. Only where fork is safe: on Linux, with no other thread running. `result()` falls back to a
-    scan here whenever the child fails.
+    """`scan(root)` in forked children while this process does other work (decoding the parse cache,
+    building the index from it). With cores to spare the scan is split between children (by `scan`'s
+    `part`). Only where fork is safe: on Linux, with no other thread running. `result()` falls back to
+    a scan here whenever a child fails.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, parts: int | None = None):
         self.root = root
-        self.pid = 0
-        self.fd = -1
+        self.children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
         if not sys.platform.startswith("linux") or threading.active_count() != 1:
             return
-        try:
-            read, write = os.pipe()
-        except OSError:
-            return
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(read)
-            os.close(write)
-            return
-        if pid == 0:  # the child: nothing but the scan, then out without running any exit handler
-            code = 1
+        parts = parts or _parts()
+        for k in range(parts):
             try:
+                read, write = os.pipe()
+            except OSError:
+                break
+            try:
+                pid = os.fork()
+            except OSError:
                 os.close(read)
-                temp: list[str] = []
-                blob = msgspec.msgpack.encode((scan(root, temp), temp))
-                with os.fdopen(write, "wb") as out:
-                    out.write(blob)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write)
-        self.pid, self.fd = pid, read
+                os.close(write)
+                break
+            if pid == 0:  # the child: nothing but its part of the scan, then out without any exit handler
+                code = 1
+                try:
+                    os.close(read)
+                    for _, other in self.children:
+                        os.close(other)
+                    temp: list[str] = []
+                    blob = msgspec.msgpack.encode((scan(root, temp if k == 0 else None, part=(k, parts)), temp))
+                    with os.fdopen(write, "wb") as out:
+                        out.write(blob)
+                    code = 0
+                finally:
+                    os._exit(code)
+            os.close(write)
+            self.children.append((pid, read))
+        if len(self.children) != parts:  # a part missing: the scan is done here
+            self.cancel()
 
     def result(self, temp_files: list[str]) -> dict[str, tuple[int, int, int, int]]:
-        if self.pid:
-            with os.fdopen(self.fd, "rb") as pipe:
+        found: dict[str, tuple[int, int, int, int]] = {}
+        temp: list[str] = []
+        whole = bool(self.children)
+        for pid, fd in self.children:
+            with os.fdopen(fd, "rb") as pipe:
                 blob = pipe.read()
-            self.fd = -1
-            ended = _reap(self.pid)
-            self.pid = 0
-            if ended in (0, None):  # None: reaped by the system (SIGCHLD ignored); the blob tells
+            ended = _reap(pid)
+            if ended in (0, None) and whole:  # None: reaped by the system (SIGCHLD ignored); the blob tells
                 try:
-                    found, temp = _RESULT.decode(blob)
+                    part, more = _RESULT.decode(blob)
                 except msgspec.DecodeError:
-                    pass
+                    whole = False
                 else:
-                    temp_files.extend(temp)
-                    return found
-        return scan(self.root, temp_files)
+                    found.update(part)
+                    temp.extend(more)
+            else:
+                whole = False
+        self.children = []
+        if not whole:
+            return scan(self.root, temp_files)
+        temp_files.extend(temp)
+        return found
 
     def cancel(self) -> None:
-        """The answer is not needed after all (the file monitor answered): end the child."""
-        if self.pid:
+        """The answer is not needed after all (the file monitor answered): end the children."""
+        for pid, fd in self.children:
             try:
-                os.kill(self.pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-            os.close(self.fd)
-            _reap(self.pid)
-            self.pid, self.fd = 0, -1
+            os.close(fd)
+            _reap(pid)
+        self.children = []
 
 
 def _reap(pid: int) -> int | None:
