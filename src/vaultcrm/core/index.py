@@ -21,7 +21,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from ..models import Appointment, Customer, FollowUp, Leave, Record, ServiceRecord, WaitlistEntry
 from ..models.fields import rebuild
-from ..vault.cache import HEAD, RECORD_ENTRIES, record_data
+from ..vault.cache import HEAD, NO_VALUE, RECORD_ENTRIES, field_value, record_data
 
 R = TypeVar("R", bound=Record)
 
@@ -79,6 +79,9 @@ class RecordTable(Mapping[str, R], Generic[R]):
             at = self._head.get(names)
             if at is not None:
                 return item[1].head[at]
+            found = field_value(item[1], names)
+            if found is not NO_VALUE:
+                return found
             item = self._plain(record_id, item)
         for name in names:
             item = item[name] if type(item) is dict else getattr(item, name)

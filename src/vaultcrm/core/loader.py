@@ -3,9 +3,11 @@
 Cross-record checks (duplicate IDs, dangling references) need every model built, so they are run by
 `check`, not on every load (`checks.run_checks`).
 
-A cold start on a large vault parses in worker processes (the second core); a warm start only stats
-files and reads the cache. The garbage collector is paused while hundreds of thousands of small
-objects are built, which otherwise costs more than the parsing itself.
+A cold start on a large vault parses in worker processes (the second core). A warm start reads the
+cache and builds the index from it while forked children stat every file; their answer then confirms
+the index (the usual case, found in one comparison) or `_reload` parses what changed into it. The
+garbage collector is paused while hundreds of thousands of small objects are built, which otherwise
+costs more than the parsing itself.
 """
 
 from __future__ import annotations
@@ -171,7 +173,8 @@ REUSE_LIMIT = 2000  # changed notes beyond which a reload starts afresh rather t
 
 def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats: LoadStats, token: str
             ) -> tuple[VaultIndex, list[Diagnostic], Cache | None] | None:
-    """The index for `files`, parsing only the notes changed since `previous` (watch mode reloads this way).
+    """The index for `files`, parsing only the notes changed since `previous`: a load of the same vault
+    (watch mode reloads this way), or the vault as the cache holds it (`_as_cached`, every warm start).
 
     None when a fresh load is simpler: other settings, many changes, or duplicate IDs in `previous`
     (a duplicate's record is not in the index tables, so it could not be carried over).

@@ -272,7 +272,8 @@ def _follow_up_reminders(index: VaultIndex, settings: Settings, at: dt.datetime)
 
 def _package_reminders(index: VaultIndex, settings: Settings, at: dt.datetime) -> Iterator[Reminder]:
     lead = dt.timedelta(days=settings.reminders.package_expiry_days)
-    for c in index.customers.values():
+    holders = [i for i, packages in index.customers.column("packages").items() if packages]  # no model built
+    for c in (index.customers[i] for i in holders):
         for p in c.packages:
             if p.end is None or p.sessions_left == 0 or p.value_left == 0:
                 continue  # no end date, or used up: nothing to expire
@@ -300,14 +301,16 @@ def _birthday_reminders(index: VaultIndex, settings: Settings, at: dt.datetime) 
     if settings.campaigns.birthday.enabled:  # the standing campaign `campaign birthday` greets instead
         return
     lead = dt.timedelta(days=settings.reminders.birthday_days)
-    for c in index.customers.values():
-        if c.birthday is None or c.consent.marketing is False:  # said no to marketing: no greetings
+    for customer_id, birthday in index.customers.column("birthday").items():  # models only for those due
+        if birthday is None:
             continue
         for year in (at.year - 1, at.year, at.year + 1):
-            day = birthday_in(c.birthday, year)
+            day = birthday_in(birthday, year)
             due = dt.datetime.combine(day - lead, _opening(settings))
             if _in_window(due, at):
-                yield _birthday(c, day, due)
+                c = index.customers[customer_id]
+                if c.consent.marketing is not False:  # said no to marketing: no greetings
+                    yield _birthday(c, day, due)
 
 
 def _birthday(c: Customer, day: dt.date, due: dt.datetime) -> Reminder:

@@ -158,12 +158,12 @@ class NoRecord(msgspec.Struct, array_like=True, frozen=True, gc=False, tag="-"):
     data: typing.ClassVar[None] = None
 
 
-#: The fields (names down from the record) decoded with every entry, for the index's tables by date and
-#: by customer; every other field is decoded when its record is first looked at.
+#: The fields (names down from the record) decoded with every entry, for the index's tables by date, by
+#: customer and by the record they follow; every other field is decoded when it is first looked at.
 HEAD: dict[str, tuple[tuple[str, ...], ...]] = {
     "APP": (("info", "date"), ("info", "customer_id")),
-    "SRV": (("basics", "date"), ("customer", "customer_id")),
-    "FLW": (("basics", "due"), ("customer", "customer_id")),
+    "SRV": (("basics", "date"), ("customer", "customer_id"), ("basics", "appointment_id")),
+    "FLW": (("basics", "due"), ("customer", "customer_id"), ("basics", "service_id")),
     "CUS": (), "WL": (), "LV": (),
 }
 
@@ -213,6 +213,40 @@ def record_data(entry) -> dict | None:
     if data.get("id") != entry.id or head_of(entry.kind, data) != entry.head:
         return None
     return data
+
+
+_FIELD_DECODERS: dict[tuple[str, tuple[str, ...]], msgspec.msgpack.Decoder | None] = {}
+NO_VALUE = object()  # what `field_value` gives for a field it cannot vouch for
+
+
+def _field_decoder(kind: str, names: tuple[str, ...]) -> msgspec.msgpack.Decoder | None:
+    """A decoder of one field of a kind's data, checking that field as `record_data` would (None when the
+    path does not go down through submodels to a field)."""
+    if (kind, names) not in _FIELD_DECODERS:
+        try:
+            shape = _field_shape(TYPE_BY_KIND[kind], names)
+        except (KeyError, AttributeError, TypeError):
+            shape = None
+        for depth, name in enumerate(reversed(names)) if shape is not None else ():
+            shape = TypedDict(f"Field{kind}{len(names) - depth}", {name: shape})  # type: ignore[operator]
+        _FIELD_DECODERS[kind, names] = None if shape is None else msgspec.msgpack.Decoder(shape, dec_hook=_decode_hook)
+    return _FIELD_DECODERS[kind, names]
+
+
+def field_value(entry, names: tuple[str, ...]) -> object:
+    """One field (names down from the record) of a record entry's data, decoded and checked alone: a
+    column of 35,000 service fees costs a sixth of decoding the 35,000 records. `NO_VALUE` when it
+    fails its check or cannot be read alone (then the whole record is decoded, and checked)."""
+    decoder = _field_decoder(entry.kind, names)
+    if decoder is None:
+        return NO_VALUE
+    try:
+        value = decoder.decode(entry.data)
+    except (msgspec.DecodeError, RecursionError, ValueError, OverflowError):
+        return NO_VALUE
+    for name in names:
+        value = value[name]
+    return value
 
 
 class _Shard(msgspec.Struct, array_like=True):
