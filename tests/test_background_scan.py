@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
 from vaultcrm.vault import scan as scan_module
 from vaultcrm.vault.scan import BackgroundScan, scan
+from vaultcrm.vault.shards import filed_stamps
 from vaultcrm.vault.writer import TEMP_MARK
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the child is forked on Linux only")
@@ -38,7 +41,7 @@ def test_the_children_find_what_a_scan_here_finds(notes, parts):
     assert len(background.children) == (parts if forks else 0)
     temp_there: list[str] = []
     temp_here: list[str] = []
-    found = background.result(temp_there)
+    found = background.result(temp_there, *filed_stamps(notes))
     assert found == scan(notes, temp_here)
     assert sorted(found) == ["客户/C-0001 张三.md", "随手记.md", "预约/2026/03/APP-2026-002.md", "预约/APP-2026-001.md"]
     assert temp_there == temp_here and len(temp_here) == 1
@@ -58,7 +61,7 @@ def test_a_failing_child_means_a_scan_here(notes, monkeypatch):
 
     monkeypatch.setattr(scan_module, "scan", fails_in_the_child)
     background = BackgroundScan(notes, 2)
-    assert background.result([]) == real(notes)
+    assert background.result([], *filed_stamps(notes)) == real(notes)
 
 
 @linux_only
@@ -70,7 +73,7 @@ def test_a_cancelled_child_is_ended_and_reaped(notes):
     for pid in pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-    assert background.result([]) == scan(notes)  # still answers, by a scan here
+    assert background.result([], *filed_stamps(notes)) == scan(notes)  # still answers, by a scan here
 
 
 def test_no_fork_while_another_thread_runs(notes):
@@ -80,7 +83,7 @@ def test_no_fork_while_another_thread_runs(notes):
     try:
         background = BackgroundScan(notes)
         assert background.children == []
-        assert background.result([]) == scan(notes)
+        assert background.result([], *filed_stamps(notes)) == scan(notes)
     finally:
         stop.set()
         other.join()
@@ -93,7 +96,7 @@ def test_children_reaped_by_the_system(notes):
 
     before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     try:
-        assert BackgroundScan(notes).result([]) == scan(notes)
+        assert BackgroundScan(notes).result([], *filed_stamps(notes)) == scan(notes)
         BackgroundScan(notes).cancel()
     finally:
         signal.signal(signal.SIGCHLD, before)
@@ -104,3 +107,117 @@ def test_the_parts_of_a_split_scan_make_the_whole(notes):
     parts = [scan(notes, part=(k, 3)) for k in range(3)]
     assert sum(map(len, parts)) == len(whole)
     assert {path: stamp for part in parts for path, stamp in part.items()} == whole
+
+
+# -- the children answer with differences from the cache's stamps ----------------------------------
+
+def _cached_vault(tmp_path):
+    from conftest import write_vault
+
+    root = write_vault(tmp_path / "cached", {
+        f"预约/APP-2026-{n:03d}.md": f"---\n预约编号: APP-2026-{n:03d}\n预约信息:\n  预约日期: 2026-02-12\n---\n"
+        for n in range(1, 40)})
+    from vaultcrm.core.loader import load_vault
+
+    load_vault(root)  # the cache now holds every note's stamp
+    return root
+
+
+@linux_only
+@pytest.mark.parametrize("parts", [1, 2])
+def test_only_the_differences_come_back_and_make_the_scan(tmp_path, parts):
+    root = _cached_vault(tmp_path)
+    known, filed = filed_stamps(root)
+    assert len(known) == 39 and any(filed)
+    assert BackgroundScan(root, parts).result([], dict(known), filed) == known == scan(root)  # nothing differs
+    (root / "预约/APP-2026-001.md").write_text("---\n预约编号: APP-2026-001\n---\n", encoding="utf-8")
+    (root / "预约/APP-2026-002.md").unlink()
+    (root / "预约/APP-2026-099.md").write_text("---\n预约编号: APP-2026-099\n---\n", encoding="utf-8")
+    found = BackgroundScan(root, parts).result([], dict(known), filed)
+    assert found == scan(root)
+    assert "预约/APP-2026-002.md" not in found and "预约/APP-2026-099.md" in found
+
+
+@linux_only
+def test_children_that_compared_with_other_stamps_are_not_believed(tmp_path):
+    """The cache was rewritten between the children's reading of it and this process's: their
+    differences are from other stamps, so the scan is done here."""
+    root = _cached_vault(tmp_path)
+    known, filed = filed_stamps(root)
+    (root / "预约/APP-2026-003.md").write_text("---\n预约编号: APP-2026-003\n---\n", encoding="utf-8")
+    stale = dict(known)
+    stale["预约/APP-2026-003.md"] = scan(root)["预约/APP-2026-003.md"]  # as if this process's cache knew the edit
+    other = [None if blob is None else blob + b"" for blob in filed]
+    other[next(n for n, blob in enumerate(filed) if blob)] = b"\x80"  # not the bytes the children read
+    assert BackgroundScan(root).result([], stale, other) == scan(root)
+
+
+# -- a scan started ahead of the load (before the command's module is imported) --------------------
+
+def _lock_and_book(root, name: str, hold: float = 0.0) -> subprocess.Popen:
+    """Another process: takes the booking lock, writes a new appointment note, holds on `hold` s."""
+    code = (
+        "import sys, time; from pathlib import Path; from vaultcrm.vault.lock import FileLock\n"
+        "root = Path(sys.argv[1])\n"
+        "with FileLock(root, 'booking'):\n"
+        f"    (root / '预约' / '{name}.md').write_text('---\\n预约编号: {name}\\n预约信息:\\n  预约日期: 2026-02-12\\n---\\n', encoding='utf-8')\n"
+        "    print('written', flush=True)\n"
+        f"    time.sleep({hold})\n")
+    return subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, text=True)
+
+
+@linux_only
+def test_a_note_written_under_a_lock_after_the_scan_ahead_is_loaded(tmp_path):
+    """`book` loads under the booking lock: a note another `book` wrote under it after this process's scan
+    ahead started must be in the load, though the early scan may have passed its folder already."""
+    from vaultcrm.core.loader import load_vault
+    from vaultcrm.vault.lock import FileLock, lock_path
+
+    root = _cached_vault(tmp_path)
+    with FileLock(root, "booking"):
+        pass  # the lock file exists, as in a vault that has booked before
+    old = time.time() - 5
+    os.utime(lock_path(root, "booking"), (old, old))
+    time.sleep(0.06)  # its ctime older than the racy window
+    scan_module.scan_ahead(root)
+    time.sleep(0.5)  # the early scan has finished
+    other = _lock_and_book(root, "APP-2026-500")
+    assert other.stdout.readline().strip() == "written"
+    assert other.wait(timeout=30) == 0
+    with FileLock(root, "booking"):
+        vault = load_vault(root)
+    assert "APP-2026-500" in vault.index.appointments
+    assert scan_module._ahead is None  # taken, and dropped
+
+
+@linux_only
+def test_no_scan_ahead_while_a_lock_is_held(tmp_path):
+    root = _cached_vault(tmp_path)
+    other = _lock_and_book(root, "APP-2026-501", hold=3)
+    try:
+        assert other.stdout.readline().strip() == "written"
+        scan_module.scan_ahead(root)
+        assert scan_module._ahead is None
+    finally:
+        other.wait(timeout=30)
+
+
+@linux_only
+def test_a_scan_ahead_is_taken_by_the_load_of_its_vault_only(tmp_path):
+    from vaultcrm.core.loader import load_vault
+
+    root = _cached_vault(tmp_path)
+    elsewhere = _cached_vault(tmp_path / "b")
+    scan_module.scan_ahead(root)
+    if not single_threaded():
+        pytest.skip("another thread runs: no fork")
+    pids = [pid for pid, _ in scan_module._ahead[1].children]
+    vault = load_vault(elsewhere)  # another vault: the early scan is ended, not used
+    assert scan_module._ahead is None and len(vault.files) == 39
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    scan_module.scan_ahead(root)
+    taken = scan_module._ahead[1]
+    assert load_vault(root).files == scan(root)
+    assert taken.children == []  # its answer was read

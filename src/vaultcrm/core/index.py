@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
@@ -289,6 +289,13 @@ class VaultIndex:
             getattr(self, name)
         for kind in self._SECTIONS:
             self._customer_ids(kind)
+
+    def head_tables(self) -> list[Callable[[], object]]:
+        """Steps that build, each in a few hundredths of a second on 100,000 notes, the tables by date
+        and by customer that most commands look up, from the entries' heads alone (a load runs them
+        while it waits for the scan; a table built stays with the index while the scan confirms it)."""
+        return [lambda: self._appointment_dates, lambda: self._service_dates,
+                *(partial(getattr(self, kind).dates, section, "customer_id") for kind, section in self._SECTIONS.items())]
 
     # -- lookups -----------------------------------------------------------------------------------
     def get(self, record_id: str) -> Record | None:

@@ -26,8 +26,10 @@ from ..errors import VaultCRMError
 from ..models import Record
 from ..vault import monitor
 from ..vault.cache import SHARDS, Cache, Stamp, diagnostics_of, fingerprint, oldest, shard_of
+from ..vault.lock import untouched_since
 from ..vault.reader import read_note
-from ..vault.scan import TEMP_MARK, BackgroundScan, scan
+from ..vault import scan as scans
+from ..vault.scan import TEMP_MARK, BackgroundScan, scan, take_ahead
 from ..vault.writer import sweep_temp_files
 from . import journal
 from .config import STATE_DIR, Settings, load_settings
@@ -179,7 +181,7 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
     None when a fresh load is simpler: other settings, many changes, or duplicate IDs in `previous`
     (a duplicate's record is not in the index tables, so it could not be carried over).
     """
-    same = files == previous.files  # one comparison, in C: the usual case
+    same = files is previous.files or files == previous.files  # the usual case: found at once
     changed = [] if same else [path for path, stamp in files.items() if previous.files.get(path) != stamp]
     if settings != previous.settings or len(changed) > REUSE_LIMIT:
         return None
@@ -230,6 +232,21 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
     return index, diagnostics, cache
 
 
+def _scan_taken_over(root: Path, recovered: list) -> BackgroundScan | None:
+    """The scan the command line started ahead of this load (`scan.scan_ahead`), if nothing it could
+    have missed happened since it started: no other process took a vaultcrm lock of the vault (a write
+    made under one, say another `book`, must be seen by a command loading under that lock), and no
+    interrupted operation was finished just now."""
+    ahead = take_ahead(root)
+    if ahead is None:
+        return None
+    background, locks = ahead
+    if not recovered and untouched_since(root, locks):
+        return background
+    background.cancel()
+    return None
+
+
 _warm: Vault | None = None  # a vault loaded before this process was forked to run a command (warm/)
 
 
@@ -237,6 +254,7 @@ def serve_warm(vault: Vault | None) -> None:
     """Let the next `load_vault` of `vault.root` start from `vault` (the warm worker's child process)."""
     global _warm
     _warm = vault
+    scans.ahead_allowed = vault is None  # its loads are answered by the watch: no scan to start ahead
 
 
 def load_vault(root: Path, settings: Settings | None = None, *, use_cache: bool = True,
@@ -298,7 +316,7 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
         background: BackgroundScan | None = None
         if changes is None and previous is None and use_cache:
             # Scans while the cache is decoded and the index built from it, unless a watch answers.
-            background = BackgroundScan(root)
+            background = _scan_taken_over(root, recovered) or BackgroundScan(root)
             cache = Cache(root, fingerprint(settings.timezone))
             try:
                 cache.load()
@@ -314,8 +332,14 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
         elif changes is not None and changes.fresh and previous is not None:
             files = monitor.apply_changes(root, dict(previous.files), changes, leftovers)
         stats.monitored = files is not None
-        if files is None:
-            files = background.result(leftovers) if background is not None else scan(root, leftovers)
+        if files is None and background is not None:  # `previous` is then the vault as cached
+            for step in previous.index.head_tables():  # while the scan runs: what most commands look up
+                if background.answered():
+                    break
+                step()
+            files = background.result(leftovers, previous.files, cache.filed)
+        elif files is None:
+            files = scan(root, leftovers)
         token = changes.token if changes is not None and use_cache else ""
         _sweep(root, leftovers)
         stats.files = len(files)

@@ -30,7 +30,6 @@ import hashlib
 import os
 import re
 import typing
-import zlib
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from operator import itemgetter
@@ -44,19 +43,26 @@ from ..diagnostics import Diagnostic, Severity
 from ..models import TYPE_BY_KIND, fields
 from .monitor import TOKEN
 from .reader import ParsedNote
+from .shards import (
+    FORMAT,
+    MAX_SHARD,
+    NAME,
+    OLD_NAMES,
+    SHARD,
+    SHARDS,
+    STAMPS,
+    UNREADABLE,
+    Shard,
+    Stamp,
+    cache_folder,
+    inside,
+    shard_of,
+)
 from .state import clear_junk, read_state
 from .writer import write_atomic
 
-SHARDS = 32
-FORMAT = 6
-MAX_SHARD = 256 << 20  # bytes; a shard of a million-note vault is a few tens of MB
-NAME = "notes-{:02d}.msgpack"
-OLD_NAMES = ("notes-{:02d}.pickle",)  # earlier formats: removed, never read
-
-Stamp = tuple[int, int, int, int]  # mtime_ns, size, ctime_ns, inode — as vault/scan.py reads them
-
 _PARSING_SOURCES = ("values.py", "models", "vault/reader.py", "vault/checklist.py", "vault/fastyaml.py",
-                    "vault/yaml_messages.py", "vault/cache.py")
+                    "vault/yaml_messages.py", "vault/cache.py", "vault/shards.py")
 
 
 def fingerprint(*parts: str) -> str:
@@ -73,10 +79,6 @@ def fingerprint(*parts: str) -> str:
     for part in parts:
         digest.update(part.encode())
     return digest.hexdigest()[:16]
-
-
-def shard_of(path: str) -> int:
-    return zlib.crc32(path.encode()) % SHARDS
 
 
 # -- what a shard may hold -------------------------------------------------------------------------
@@ -249,18 +251,6 @@ def field_value(entry, names: tuple[str, ...]) -> object:
     return value
 
 
-class _Shard(msgspec.Struct, array_like=True):
-    """A shard file: its format and key come first, so that another's entries are never decoded."""
-
-    format: int
-    key: str
-    token: str  # the file monitor's token taken before these entries were checked against the files
-    stamps: msgspec.Raw  # dict[str, Stamp]: path → the stamp of the file its entry was made from
-    entries: msgspec.Raw  # dict[str, Entry] of the same paths; both decoded once format and key match
-
-
-_SHARD = msgspec.msgpack.Decoder(_Shard)
-_STAMPS = msgspec.msgpack.Decoder(dict[str, Stamp])
 _ENTRIES = msgspec.msgpack.Decoder(dict[str, Entry], dec_hook=_decode_hook)  # type: ignore[valid-type]
 _ENCODER = msgspec.msgpack.Encoder()
 
@@ -289,10 +279,11 @@ def diagnostics_of(path: str, entry) -> list[Diagnostic]:
 class Cache:
     def __init__(self, root: Path, key: str, folder: Path | None = None):
         self.root = Path(root)
-        self.folder = folder if folder is not None else self.root / ".vaultcrm" / "cache"
+        self.folder = folder if folder is not None else cache_folder(self.root)
         self.key = key
         self.shards: list[dict[str, object]] = [{} for _ in range(SHARDS)]
         self.stamp_shards: list[dict[str, Stamp]] = [{} for _ in range(SHARDS)]  # the same paths as `shards`
+        self.filed: list[bytes | None] = [None] * SHARDS  # each shard's stamps as read (`shards.filed_stamps`)
         self.tokens: list[str | None] = [None] * SHARDS  # None: no shard file was read
         self.token = ""  # what `save` writes with each shard (vault/monitor.py)
         self.dirty: set[int] = set()
@@ -303,15 +294,15 @@ class Cache:
     def decode(self, n: int, blob: bytes) -> bool:
         """Take shard `n` from its bytes if they are a valid shard of this format and key."""
         try:
-            shard = _SHARD.decode(blob)
+            shard = SHARD.decode(blob)
             if shard.format != FORMAT or shard.key != self.key:
                 return False
-            stamps, entries = _STAMPS.decode(shard.stamps), _ENTRIES.decode(shard.entries)
-        except (msgspec.DecodeError, RecursionError, ValueError, OverflowError):
+            stamps, entries = STAMPS.decode(shard.stamps), _ENTRIES.decode(shard.entries)
+        except UNREADABLE:
             return False
         if stamps.keys() != entries.keys():
             return False
-        self.shards[n], self.stamp_shards[n] = entries, stamps
+        self.shards[n], self.stamp_shards[n], self.filed[n] = entries, stamps, bytes(shard.stamps)
         self.tokens[n] = shard.token if TOKEN.fullmatch(shard.token) else ""
         return True
 
@@ -319,7 +310,7 @@ class Cache:
         """Shard `n` as its file holds it: entries in path order, so that a load's sort by path of all
         shards together merges 32 sorted runs."""
         entries = dict(sorted(self.shards[n].items(), key=itemgetter(0)))
-        return _ENCODER.encode(_Shard(FORMAT, self.key, self.token, msgspec.Raw(_ENCODER.encode(self.stamp_shards[n])),
+        return _ENCODER.encode(Shard(FORMAT, self.key, self.token, msgspec.Raw(_ENCODER.encode(self.stamp_shards[n])),
                                       msgspec.Raw(_ENCODER.encode(entries))))
 
     def since(self) -> str | None:
@@ -373,15 +364,7 @@ class Cache:
                 pass
 
     def _inside(self) -> bool:
-        """The cache folder really is in the vault: one symlinked out of it is neither read nor written."""
-        try:
-            folder = os.path.realpath(self.folder)
-        except OSError:
-            return False
-        if self.folder != self.root / ".vaultcrm" / "cache":
-            return True  # a scratch folder of the caller's
-        root = os.path.realpath(self.root)
-        return folder == os.path.join(root, ".vaultcrm", "cache")
+        return inside(self.root, self.folder)
 
     def save(self) -> bool:
         """Write the changed shards; False when the cache folder cannot be written."""

@@ -21,7 +21,12 @@ from pathlib import Path
 
 from .state import clear_junk
 
-__all__ = ["FileLock", "LockTimeout", "lock_path"]
+__all__ = ["FileLock", "LockTimeout", "lock_path", "lock_stamps", "untouched_since"]
+
+LockStamp = tuple[int, int, int, int]  # mtime_ns, ctime_ns, size, inode of a lock file
+#: lock file name → its stamp just before this process took it, while this process holds it
+HELD: dict[str, LockStamp] = {}
+RACY_NS = 50_000_000  # a lock file changed this recently could change again unseen (coarse file clocks)
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -94,6 +99,7 @@ class FileLock:
         fd = _open(self.path)
         try:
             self._wait(fd)
+            HELD[self.path.name] = _stamp(os.fstat(fd))
             try:  # only for the message another waiter shows; the lock itself is the flock
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -129,6 +135,7 @@ class FileLock:
     def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:
+            HELD.pop(self.path.name, None)
             try:
                 fcntl.flock(fd, fcntl.LOCK_UN)
             finally:
@@ -140,3 +147,59 @@ class FileLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _stamp(st: os.stat_result) -> LockStamp:
+    return st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino
+
+
+def lock_stamps(vault_root: str | os.PathLike, *, before: bool = True) -> dict[str, LockStamp] | None:
+    """Every lock file's stamp: taking a lock writes the taker's pid into its file, so a lock taken by
+    anyone since changes its stamp. None when one cannot be read; and (`before`, a snapshot to compare
+    with later) when a lock is held now, or was taken so recently that a second taking within the same
+    tick of the file clock would leave its stamp as it is."""
+    folder = Path(vault_root) / ".vaultcrm" / "locks"
+    now = time.time_ns()
+    found: dict[str, LockStamp] = {}
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                st = entry.stat(follow_symlinks=False)
+                if before and (now - st.st_ctime_ns < RACY_NS or _held_by_anyone(entry.path)):
+                    return None
+                found[entry.name] = _stamp(st)
+    except FileNotFoundError:
+        return found
+    except OSError:
+        return None
+    return found
+
+
+def _held_by_anyone(path: str) -> bool:
+    """Someone holds this lock now (a shared lock cannot be had); True too when it cannot be told."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def untouched_since(vault_root: str | os.PathLike, before: dict[str, LockStamp]) -> bool:
+    """No lock of the vault was taken by another process since `before` (`lock_stamps`): every lock file
+    is as it was, or is held by this process and was as it was when this process took it."""
+    now = lock_stamps(vault_root, before=False)
+    if now is None:
+        return False
+    for name in before.keys() | now.keys():
+        was = before.get(name)
+        if now.get(name) != was and (was is None or HELD.get(name) != was):
+            return False
+    return True

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import select
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Optional
 
 import msgspec
 
+from .lock import LockStamp, lock_stamps
+from .shards import Stamp, filed_stamps
 from .writer import TEMP_MARK  # in the dot-names of vaultcrm's own temp files
 
 SKIP_DIRS = frozenset({".trash", ".obsidian", ".vaultcrm", ".git", "node_modules"})
@@ -95,10 +100,12 @@ def _parts() -> int:
 
 
 class BackgroundScan:
-    """`scan(root)` in forked children while this process does other work (decoding the parse cache,
-    building the index from it). With cores to spare the scan is split between children (by `scan`'s
-    `part`). Only where fork is safe: on Linux, with no other thread running. `result()` falls back to
-    a scan here whenever a child fails.
+    """`scan(root)` in forked children while this process does other work (importing the command,
+    decoding the parse cache, building the index from it). Each child then compares what it found
+    with the stamps the cache's files hold (`filed`), so that only the differences come back: the
+    usual answer is "none". With cores to spare the scan is split between children (`scan`'s `part`).
+    Only where fork is safe: on Linux, with no other thread running. `result()` falls back to a scan
+    here whenever a child fails or compared with other stamps than this process has.
     """
 
     def __init__(self, root: Path, parts: int | None = None):
@@ -124,10 +131,8 @@ class BackgroundScan:
                     os.close(read)
                     for _, other in self.children:
                         os.close(other)
-                    temp: list[str] = []
-                    blob = msgspec.msgpack.encode((scan(root, temp if k == 0 else None, part=(k, parts)), temp))
                     with os.fdopen(write, "wb") as out:
-                        out.write(blob)
+                        out.write(_differences(root, k, parts))
                     code = 0
                 finally:
                     os._exit(code)
@@ -136,8 +141,20 @@ class BackgroundScan:
         if len(self.children) != parts:  # a part missing: the scan is done here
             self.cancel()
 
-    def result(self, temp_files: list[str]) -> dict[str, tuple[int, int, int, int]]:
-        found: dict[str, tuple[int, int, int, int]] = {}
+    def answered(self) -> bool:
+        """Every child has written its answer (or ended): `result()` would not wait."""
+        try:
+            ready, _, _ = select.select([fd for _, fd in self.children], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return len(ready) == len(self.children)
+
+    def result(self, temp_files: list[str], known: dict[str, Stamp], filed: list[bytes | None]
+               ) -> dict[str, Stamp]:
+        """Every note and its stamp, as `scan` gives them: `known` itself when nothing differs from it.
+        `known` and `filed` are the cache's stamps as this process read them (see `Filed`)."""
+        changed: dict[str, Stamp] = {}
+        gone: list[str] = []
         temp: list[str] = []
         whole = bool(self.children)
         for pid, fd in self.children:
@@ -146,18 +163,26 @@ class BackgroundScan:
             ended = _reap(pid)
             if ended in (0, None) and whole:  # None: reaped by the system (SIGCHLD ignored); the blob tells
                 try:
-                    part, more = _RESULT.decode(blob)
+                    more_changed, more_gone, more_temp, their_filed = _RESULT.decode(blob)
                 except msgspec.DecodeError:
                     whole = False
                 else:
-                    found.update(part)
-                    temp.extend(more)
+                    whole = their_filed == filed  # the very stamps compared with: else their answer is not ours
+                    changed.update(more_changed)
+                    gone.extend(more_gone)
+                    temp.extend(more_temp)
             else:
                 whole = False
         self.children = []
         if not whole:
             return scan(self.root, temp_files)
         temp_files.extend(temp)
+        if not changed and not gone:
+            return known
+        found = dict(known)
+        for path in gone:
+            del found[path]
+        found.update(changed)
         return found
 
     def cancel(self) -> None:
@@ -172,6 +197,60 @@ class BackgroundScan:
         self.children = []
 
 
+def _differences(root: Path, k: int, n: int) -> bytes:
+    """In child k of n: its part of the scan as differences from the stamps the cache holds (changed or
+    new notes; notes of its part the cache holds that are gone), the temp files found (child 0 collects
+    them) and the cache's stamps as filed, which the parent checks are the ones it read."""
+    temp: list[str] = []
+    found = scan(root, temp if k == 0 else None, part=(k, n))
+    known, as_filed = filed_stamps(root)
+    changed: dict[str, Stamp] = {}
+    gone: list[str] = []
+    if n > 1 or found != known:  # one comparison, in C, for the usual answer: nothing differs
+        get = known.get
+        changed = {path: stamp for path, stamp in found.items() if get(path) != stamp}
+        gone = [path for path in known if path not in found and (n == 1 or hash(path) % n == k)]
+    return msgspec.msgpack.encode((changed, gone, temp, as_filed))
+
+
+_ahead: tuple[str, BackgroundScan, dict[str, LockStamp]] | None = None  # `scan_ahead`'s, until a load takes it
+ahead_allowed = True  # False in a warm worker's command: its vault is in memory, kept current by a watch
+
+
+def scan_ahead(root: Path) -> None:
+    """Start the scan of `root` now, for this process's next load of it to take over (`take_ahead`):
+    the command line calls this before it imports the command, so that the scan runs on another core
+    meanwhile. Not while a lock of the vault is held, or was taken a moment ago (`lock_stamps`)."""
+    global _ahead
+    if _ahead is not None or not ahead_allowed:
+        return
+    locks = lock_stamps(root)
+    if locks is not None:
+        _ahead = (str(root), BackgroundScan(root), locks)
+        atexit.register(_drop_ahead)
+
+
+def take_ahead(root: Path) -> tuple[BackgroundScan, dict[str, LockStamp]] | None:
+    """The scan `scan_ahead` started for `root`, with the lock stamps taken before it; the caller ends it
+    (`cancel`) if it cannot use it."""
+    global _ahead
+    ahead, _ahead = _ahead, None
+    if ahead is None:
+        return None
+    if ahead[0] != str(root):
+        ahead[1].cancel()
+        return None
+    return ahead[1], ahead[2]
+
+
+def _drop_ahead() -> None:
+    """At exit: a scan started ahead of a load that never came (the command stopped before) is ended."""
+    global _ahead
+    if _ahead is not None:
+        _ahead[1].cancel()
+        _ahead = None
+
+
 def _reap(pid: int) -> int | None:
     """Wait for the child; its exit code, or None when the system reaped it already (SIGCHLD ignored,
     as in the warm worker)."""
@@ -182,4 +261,4 @@ def _reap(pid: int) -> int | None:
     return os.waitstatus_to_exitcode(status)
 
 
-_RESULT = msgspec.msgpack.Decoder(tuple[dict[str, tuple[int, int, int, int]], list[str]])
+_RESULT = msgspec.msgpack.Decoder(tuple[dict[str, Stamp], list[str], list[str], list[Optional[bytes]]])
