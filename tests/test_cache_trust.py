@@ -158,7 +158,7 @@ SHAPES = [  # well-formed msgpack and JSON, of other shapes
     msgspec.msgpack.encode({"a": [1, 2, {"b": None}], "c": 1.5}),
     msgspec.msgpack.encode([4, "key", {"预约/APP-2026-001.md": ["APP", [1, 2], {}, []]}]),
     msgspec.msgpack.encode([4, "key", b"\x90"]),
-    msgspec.msgpack.encode([6, "key", "", {"预约/APP-2026-001.md": [1, 2, 3, 4]}, {"x.md": ["APP", "APP-1", [], b"", []]}]),
+    msgspec.msgpack.encode([8, "key", "", b"\x81\xa1x\x94\x01\x02\x03\x04", b"\x91\x94\x91\xa1x\x91\xa5APP-1\x90\x90"]),
     b'{"C-": null, "APP-2026-": 1e999, "FLW-2026-": [1], "SRV-2026-": "x"}',
 ]
 
@@ -185,30 +185,28 @@ def _poisoned(root: Path) -> None:
     when it is decoded (on first use), never believed. The entries of notes without a record carry a
     diagnostic line no note has, which refuses their whole shard as it is read."""
     settings, _ = load_settings(root)
-    key = cache.fingerprint(settings.timezone)
+    forged = cache.Cache(root, cache.fingerprint(settings.timezone))
     poison = {
         "APP": lambda d: d["service"].update(price="NaN", duration=10**12),
         "SRV": lambda d: d["basics"].update(duration=-5) or d["feedback"].update(stars=99),
         "FLW": lambda d: d.update(id="FLW-evil"),
         "CUS": lambda d: d.update(name=5) or d["consent"].update(date="2026-02-01T10:00:00+08:00"),
     }
-    shards: dict[int, tuple[dict, dict]] = {}
     for path, stamp in scan(root).items():
         note = read_note(root, path)[1]
+        entry = cache.make_entry(note)  # the true ID, head and diagnostics
         if note.data is not None:
             data = msgspec.to_builtins(note.data)
-            head = msgspec.to_builtins(cache.head_of(note.kind, note.data))
             poison[note.kind](data)
-            diagnostics = [[d.line, d.severity, d.message] for d in note.diagnostics]  # true, as the head
-            entry = [note.kind, note.data["id"], head, data, diagnostics]
+            entry = msgspec.structs.replace(entry, data=msgspec.Raw(msgspec.msgpack.encode(data)))
         else:
-            entry = ["-", note.kind, [[-1, "fatal", "出错了"]]]
-        stamps, entries = shards.setdefault(cache.shard_of(path), ({}, {}))
-        stamps[path], entries[path] = list(stamp), entry
+            entry = cache.NoRecord(note.kind, ((-1, "fatal", "出错了"),))
+        n = cache.shard_of(path)
+        forged.shard(n)[path], forged.stamp_shards[n][path] = entry, stamp
     _each(root, lambda path: None)
-    for n, (stamps, entries) in shards.items():
-        blob = msgspec.msgpack.encode([cache.FORMAT, key, "", stamps, entries])
-        (root / ".vaultcrm/cache" / cache.NAME.format(n)).write_bytes(blob)
+    for n in range(cache.SHARDS):
+        if forged.stamp_shards[n]:
+            (root / ".vaultcrm/cache" / cache.NAME.format(n)).write_bytes(forged.encode(n))
 
 
 JUNK = {
@@ -318,16 +316,19 @@ def _shard_file(root: Path, path: str) -> Path:
 
 
 def _replant(root: Path, path: str, change) -> None:
-    """Rewrite the shard that holds `path`: `change(stamps, entries)` edits it, decoded as plain data
-    (an entry's data nested as the map it is encoded as)."""
-    shard = _shard_file(root, path)
-    fmt, key, token, stamps, entries = msgspec.msgpack.decode(shard.read_bytes())
-    change(stamps, entries)
-    shard.write_bytes(msgspec.msgpack.encode([fmt, key, token, stamps, entries]))
+    """Rewrite the shard that holds `path`: `change(stamps, entries)` edits it (path → entry)."""
+    settings, _ = load_settings(root)
+    found = cache.Cache(root, cache.fingerprint(settings.timezone))
+    found.load()
+    n = cache.shard_of(path)
+    change(found.stamp_shards[n], found.shard(n))
+    _shard_file(root, path).write_bytes(found.encode(n))
 
 
 def _poison_data(entries: dict, path: str, edit) -> None:
-    edit(entries[path][3])
+    data = msgspec.msgpack.decode(entries[path].data)
+    edit(data)
+    entries[path] = msgspec.structs.replace(entries[path], data=msgspec.Raw(msgspec.msgpack.encode(data)))
 
 
 def test_poisoned_data_under_a_true_head_is_read_from_the_note(vault):
@@ -357,13 +358,14 @@ def test_a_forged_entry_for_a_note_without_that_record_stops_the_command_and_is_
     root = vault({**FILES}, config=config())
     load_vault(root)
     forged, target = "随手记/想法.md", "预约/APP-2026-001.md"
-    _, _, _, _, entries = msgspec.msgpack.decode(_shard_file(root, target).read_bytes())
-    entry = entries[target]
-    entry[1] = entry[3]["id"] = "APP-2026-777"
-    entry[3]["service"]["price"] = "NaN"
+    taken: dict = {}
+    _replant(root, target, lambda stamps, entries: taken.update(entries))
+    entry = msgspec.structs.replace(taken[target], id="APP-2026-777")
+    taken[forged] = entry
+    _poison_data(taken, forged, lambda d: d.update(id="APP-2026-777") or d["service"].update(price="NaN"))
 
     def forge(stamps, entries):
-        stamps[forged], entries[forged] = list(scan(root)[forged]), entry
+        stamps[forged], entries[forged] = scan(root)[forged], taken[forged]
 
     _replant(root, forged, forge)
     before = notes(root)

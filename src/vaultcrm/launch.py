@@ -15,11 +15,18 @@ def run() -> None:
         from .chain.driver import drive
 
         os._exit(drive(Path.cwd(), *argv[1:]))
-    from .warm.client import forward
+    from .warm.client import forward, vault_of
 
     code = forward(argv)
     if code is not None:
         os._exit(code)  # nothing was loaded or buffered here: the worker's child wrote the output
+    root = vault_of(argv)
+    if root is not None and os.path.isdir(root):  # its scan runs on another core while the rest is imported
+        from pathlib import Path
+
+        from .vault.scan import scan_ahead
+
+        scan_ahead(Path(root))
     from .cli import run as run_here
 
     run_here()

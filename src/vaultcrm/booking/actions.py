@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import store
-from ..campaigns.redeem import validate_for_booking
 from ..core.config import Settings
 from ..core.index import VaultIndex
 from ..core.journal import transaction
@@ -108,6 +107,13 @@ def find_appointment(index: VaultIndex, appointment_id: str) -> Appointment:
 
 
 # -- book -----------------------------------------------------------------------------------------
+def _coupon(index: VaultIndex, settings: Settings, req: BookingRequest, customer_key: str | None) -> str:
+    """The request's coupon, checked for this customer and day (the campaigns load only for one)."""
+    from ..campaigns.redeem import validate_for_booking
+
+    return validate_for_booking(index.root, settings, index, req.coupon, customer_key, req.date)
+
+
 def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now: dt.datetime, *,
                  also: Iterable[Appointment] = ()) -> BookingPlan:
     """Everything `book` decides, without writing: who, where, when, and what staff must know.
@@ -144,8 +150,7 @@ def plan_booking(index: VaultIndex, settings: Settings, req: BookingRequest, now
         "服务信息": {"服务项目": service, "服务时长": minutes,
                      "预计费用": discounted_price(settings, customer, conf.price) if conf else None,
                      "技师安排": slot.technician, "服务地点": slot.room,
-                     "优惠券": req.coupon and validate_for_booking(index.root, settings, index, req.coupon,
-                                                                  customer.id or None, req.date)},
+                     "优惠券": req.coupon and _coupon(index, settings, req, customer.id or None)},
         "特殊要求": {"偏好技师": customer.preferences.technician,
                      "力度要求": req.strength or customer.preferences.strength, "其他需求": req.note},
         "预约状态": {"创建时间": now, "创建人": operator, "当前状态": AppointmentStatus.PENDING,

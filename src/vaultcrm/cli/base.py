@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 from ..vault.discover import find_vault
 from ..vault.perms import follow_vault
 from ..vault.writer import confine
-from .commands import COMMANDS, SCAN_AHEAD, SUBCOMMANDS
+from .commands import COMMANDS, SUBCOMMANDS
 
 
 def load_commands(*names: str) -> None:
@@ -59,7 +59,6 @@ class LazyGroup(TyperGroup):
             self.commands.update(loaded)
 
     def resolve_command(self, ctx, args):
-        _scan_ahead(ctx.params.get("vault"), args)
         for name in COMMANDS:  # a mistyped command is matched against every command, loaded or not
             self.commands.setdefault(name, None)
         try:
@@ -94,24 +93,10 @@ NO_VAULT = ("没有找到库：当前目录及其上级都没有 vaultcrm.yaml �
             "请用 --vault 路径 指定库，或先运行 vaultcrm init 路径 新建一个库（未写入任何内容）")
 
 
-def _chosen_vault(option: Path | None = None) -> tuple[Path, str] | None:
-    option = option if option is not None else state.vault_option
-    if option is not None:
-        return option.expanduser(), "--vault"
+def _chosen_vault() -> tuple[Path, str] | None:
+    if state.vault_option is not None:
+        return state.vault_option.expanduser(), "--vault"
     return find_vault(Path.cwd())
-
-
-def _scan_ahead(option: Path | None, args: list[str]) -> None:
-    """For a command that loads the vault first thing, start its scan before the command's module is
-    imported, on another core (`vault.scan.scan_ahead`); nothing when there is no vault to scan."""
-    if not args or args[0] not in SCAN_AHEAD or "--help" in args or "-h" in args:
-        return
-    chosen = _chosen_vault(option)
-    if chosen is None or not chosen[0].is_dir():
-        return  # the command itself says why
-    from ..vault.scan import scan_ahead
-
-    scan_ahead(chosen[0].resolve())
 
 
 def vault_root() -> Path:

@@ -45,7 +45,3 @@ SUBCOMMANDS: dict[str, dict[str, str]] = {
     "customer": {"edit": "membership", "points": "membership", "package": "membership", "forget": "privacy",
                  "merge": "sync"},
 }
-
-#: Commands that load the vault first thing: the vault's scan starts before their module is imported.
-SCAN_AHEAD = frozenset({"book", "status", "reschedule", "log", "customer", "remind", "stats", "report", "agenda",
-                        "free", "follow", "check", "export", "waitlist", "leave", "campaign"})

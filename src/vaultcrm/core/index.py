@@ -3,8 +3,9 @@
 Pure data: built from records, no I/O. Notes written from the raw template may lack a 客户编号; they
 are tied to a profile by phone, then by an unambiguous name, so statistics and histories count them.
 
-A record from the parse cache comes in three stages: still encoded (a `(path, entry)` pair whose ID and
-head fields are known, `vault/cache.py`), plain data (a dict), then a model, each made on first need.
+A record from the parse cache comes in three stages: still encoded (a `(path, ID, head, data, kind)`
+tuple whose ID and head fields are known, `vault/cache.py`), plain data (a dict), then a model, each
+made on first need.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from ..models import Appointment, Customer, FollowUp, Leave, Record, ServiceRecord, WaitlistEntry
 from ..models.fields import rebuild
-from ..vault.cache import HEAD, NO_VALUE, RECORD_ENTRIES, field_value, record_data
+from ..vault.cache import HEAD, NO_VALUE, field_value, record_data
 
 R = TypeVar("R", bound=Record)
 
@@ -51,8 +52,8 @@ class RecordTable(Mapping[str, R], Generic[R]):
 
     def _decoded(self, item: tuple) -> R | dict:
         """An encoded entry's data, or its note's record read anew when the data fails its checks."""
-        path, entry = item
-        data = record_data(entry)
+        path, record_id, head, encoded, kind = item
+        data = record_data(kind, record_id, head, encoded)
         if data is not None:
             data["path"] = path
             return data
@@ -78,8 +79,8 @@ class RecordTable(Mapping[str, R], Generic[R]):
         if type(item) is tuple:
             at = self._head.get(names)
             if at is not None:
-                return item[1].head[at]
-            found = field_value(item[1], names)
+                return item[2][at]
+            found = field_value(item[4], item[3], names)
             if found is not NO_VALUE:
                 return found
             item = self._plain(record_id, item)
@@ -125,7 +126,7 @@ class RecordTable(Mapping[str, R], Generic[R]):
         at = self._head.get((section, key))
         value = self.value
         for record_id, item in list(self._items.items()):
-            day = item[1].head[at] if type(item) is tuple and at is not None else value(record_id, section, key)
+            day = item[2][at] if type(item) is tuple and at is not None else value(record_id, section, key)
             table[day].append(record_id)
         table.pop(None, None)
         return dict(table)
@@ -172,8 +173,8 @@ def _sort_key_appointment(a: Appointment):
 
 
 class VaultIndex:
-    """`records` are models; `cached` are `(path, entry)` pairs of still encoded records from the parse
-    cache; `reread` reads a note whose cached data fails its checks when decoded."""
+    """`records` are models; `cached` are still encoded records from the parse cache, as
+    `(path, ID, head, data, kind)`; `reread` reads a note whose cached data fails its checks when decoded."""
 
     def __init__(self, root: Path, records: Iterable[Record] = (), cached: Iterable[tuple] = (),
                  reread: Reread | None = None):
@@ -192,15 +193,28 @@ class VaultIndex:
         items.extend(cached)
         items.sort(key=itemgetter(0))  # by path: of two notes with one ID, the first path's is the table's
         for pair in items:
-            item = pair[1]
-            if type(item) in RECORD_ENTRIES:  # still encoded: stored as the (path, entry) pair
-                kind, record_id, item = item.kind, item.id, pair
+            if len(pair) == 5:  # still encoded: (path, ID, head, data, kind), stored as it is
+                kind, record_id, item = pair[4], pair[1], pair
             else:
+                item = pair[1]
                 kind, record_id = item.kind, item.record_id
             first = add[kind](record_id, item)
             if first is not item:
                 table = tables[kind]
                 self.duplicates.setdefault(record_id, [table.model_of(first)]).append(table.model_of(item))
+
+    @classmethod
+    def of_encoded(cls, root: Path, by_kind: dict[str, list[tuple]], reread: Reread | None = None) -> VaultIndex:
+        """The index of records all still encoded, given by kind (as `Cache.records` yields them): each
+        table is made in one step, in path order; `VaultIndex(...)` sorts out an ID taken twice."""
+        index = cls(root, reread=reread)
+        for kind, items in by_kind.items():
+            items.sort()  # by path (unique): the order a build from all notes gives
+            table = index.table(kind)
+            table._items = dict(zip(map(itemgetter(1), items), items))
+            if len(table._items) != len(items):
+                return cls(root, (), [item for items in by_kind.values() for item in items], reread)
+        return index
 
     def table(self, kind: str) -> RecordTable:
         """The table of a record kind ("APP", "SRV", …)."""

@@ -143,12 +143,14 @@ def _sweep(root: Path, temp_files: list[str]) -> None:
 
 
 def _as_cached(root: Path, settings: Settings, cache: Cache) -> Vault:
-    """The vault as the cache holds it, every entry still encoded: a load's starting point, which the
+    """The vault as the cache holds it, every record still encoded: a load's starting point, which the
     scan then confirms (the usual case) or corrects through `_reload`."""
-    entries = [pair for shard in cache.shards for pair in shard.items()]
-    cached = [pair for pair in entries if pair[1].data is not None]
-    diagnostics = [d for path, entry in entries if entry.diagnostics for d in diagnostics_of(path, entry)]
-    index = VaultIndex(root, (), cached, partial(_reread, root, cache))
+    by_kind: dict[str, list[tuple]] = {}
+    for records in cache.records():
+        for kind, items in records.items():
+            by_kind.setdefault(kind, []).extend(items)
+    diagnostics = [d for path, found in cache.diagnostics() for d in diagnostics_of(path, found)]
+    index = VaultIndex.of_encoded(root, by_kind, partial(_reread, root, cache))
     return Vault(root, settings, index, diagnostics, files=cache.stamps(), cache=cache)
 
 
@@ -182,7 +184,7 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
     (a duplicate's record is not in the index tables, so it could not be carried over).
     """
     same = files is previous.files or files == previous.files  # the usual case: found at once
-    changed = [] if same else [path for path, stamp in files.items() if previous.files.get(path) != stamp]
+    changed = [] if same else sorted(path for path, _ in files.items() - previous.files.items())
     if settings != previous.settings or len(changed) > REUSE_LIMIT:
         return None
     if same:
@@ -233,7 +235,7 @@ def _reload(previous: Vault, settings: Settings, files: dict[str, Stamp], stats:
 
 
 def _scan_taken_over(root: Path, recovered: list) -> BackgroundScan | None:
-    """The scan the command line started ahead of this load (`scan.scan_ahead`), if nothing it could
+    """The scan the program started ahead of this load (`scan.scan_ahead`), if nothing it could
     have missed happened since it started: no other process took a vaultcrm lock of the vault (a write
     made under one, say another `book`, must be seen by a command loading under that lock), and no
     interrupted operation was finished just now."""
@@ -384,22 +386,23 @@ def _load(root: Path, settings: Settings | None = None, *, use_cache: bool = Tru
                     records.append(record)
                 if progress and i % 500 == 0:
                     progress(stats.cached + i, len(files))
-            if stale or sum(map(len, cache.shards)) != len(files):  # else every entry is a file's: none to forget
+            if stale or len(cache) != len(files):  # else every entry is a file's: none to forget
                 cache.retain(files.keys())
             if use_cache:
                 cache.save()
-        if found is None:
-            entries = [pair for shard in cache.shards for pair in shard.items()]
+        fresh = {r.path for r in records}  # parsed here: their models are at hand
+        if found is None:  # every entry is as its file: taken as the cache holds them
+            cached = [item for by_kind in cache.records() for items in by_kind.values() for item in items
+                      if item[0] not in fresh]
+            noted = list(cache.diagnostics())
         else:
             if stale:  # what was parsed just now is in the cache too
                 found.update((path, get(path, files[path])) for path in stale)
             entries = [pair for pair in found.items() if pair[1] is not None]  # None: vanished since the scan
-        fresh = {r.path for r in records}  # parsed here: their models are at hand
-        cached = [pair for pair in entries if pair[1].data is not None and pair[0] not in fresh]  # decoded on use
-        diagnostics: list[Diagnostic] = []
-        for path, entry in entries:
-            if entry.diagnostics:
-                diagnostics.extend(diagnostics_of(path, entry))
+            cached = [(path, e.id, e.head, e.data, e.kind) for path, e in entries  # decoded on use
+                      if e.data is not None and path not in fresh]
+            noted = [(path, e.diagnostics) for path, e in entries if e.diagnostics]
+        diagnostics = [d for path, found_here in noted for d in diagnostics_of(path, found_here)]
         if scratch is not None:
             scratch.cleanup()
         index = VaultIndex(root, records, cached, partial(_reread, root, cache))

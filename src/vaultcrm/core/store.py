@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from ..errors import ConcurrentChangeError, VaultCRMError
 from ..models import Customer, Record
 from ..vault import ids
-from ..vault.edit import EditError, edit_frontmatter, split_note
 from ..vault.reader import parse_note
 from ..vault.writer import (
     ConcurrentEditError,
@@ -150,6 +149,8 @@ def update_record(root: Path, record: Record, changes: dict[tuple, object], *,
     Inside a `journal.transaction` the new text is staged (on top of what the operation staged
     before), to be written with the operation's other notes.
     """
+    from ..vault.edit import EditError, edit_frontmatter  # ruamel.yaml: imported by the commands that edit
+
     refuse_control_characters(changes)
     refuse_control_characters(append or {})
     path = vault_path(root, record.path)
@@ -191,6 +192,8 @@ def update_record(root: Path, record: Record, changes: dict[tuple, object], *,
 
 def _edit_body(text: str, body: Callable[[str], str]) -> str:
     """Apply `body` to what follows the closing fence line; the frontmatter and fence stay as they are."""
+    from ..vault.edit import split_note
+
     prefix, frontmatter, rest = split_note(text)
     fence, newline, markdown = rest.partition("\n")
     return prefix + frontmatter + fence + newline + body(markdown)

@@ -24,8 +24,8 @@ def escape_text(value: str) -> str:
 
 def fold(line: str) -> str:
     """Split a content line into pieces of at most 75 octets; continuation lines start with a space."""
-    if len(line.encode("utf-8")) <= LINE_OCTETS:
-        return line
+    if len(line) <= LINE_OCTETS and (line.isascii() or len(line.encode("utf-8")) <= LINE_OCTETS):
+        return line  # most lines: an ASCII one is as many octets as characters
     pieces, current, size = [], [], 0
     limit = LINE_OCTETS
     for ch in line:

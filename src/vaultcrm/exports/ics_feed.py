@@ -41,9 +41,12 @@ def export_ics(index: VaultIndex, settings: Settings, technician: str | None = N
         known = "、".join(settings.technicians)
         raise VaultCRMError(f"未知的技师「{technician}」，可选：{known}")
     wanted = ACTIVE_STATUSES | {AppointmentStatus.COMPLETED}
+    statuses = index.appointments.column("state", "status")  # read alone: cancelled ones are never built
+    exported = (index.appointments[i] for i, status in statuses.items()
+                if (status or AppointmentStatus.PENDING) in wanted)
     events = []
-    for app in sorted(index.appointments.values(), key=lambda a: (a.start or dt.datetime.min, a.id)):
-        if app.status not in wanted or (technician and app.service.technician != technician):
+    for app in sorted(exported, key=lambda a: (a.start or dt.datetime.min, a.id)):
+        if technician and app.service.technician != technician:
             continue
         event = appointment_event(app, settings)
         if event is not None:

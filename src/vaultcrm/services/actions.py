@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..booking.actions import find_appointment
 from ..booking.lifecycle import transition_entry
 from ..booking.slots import check_names
-from ..campaigns.redeem import Redemption, redeem
 from ..core.index import VaultIndex
 from ..core.journal import Journal, transaction
 from ..core.loader import Vault, load_vault
@@ -44,6 +44,9 @@ from ..values import AppointmentStatus, Channel, Satisfaction
 from ..vault.blocks import replace_block
 from ..vault.writer import UnsafePathError, safe_path
 from .log_table import BLOCK, render_service_log
+
+if TYPE_CHECKING:
+    from ..campaigns.redeem import Redemption
 from .sop import StepSelection, service_steps, ticked_steps
 
 
@@ -316,6 +319,8 @@ def _redeem(vault: Vault, req: ServiceRequest, app: Appointment | None, payer: C
     code = req.coupon or (None if req.no_coupon or app is None else app.service.coupon)
     if not code:
         return None
+    from ..campaigns.redeem import redeem  # the campaigns load only for a visit with a coupon
+
     key = vault.index.key_of(app) if app is not None else (payer.id if payer is not None else None)
     day = record.basics.date or vault.settings.now().date()
     try:

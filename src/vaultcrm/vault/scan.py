@@ -207,9 +207,8 @@ def _differences(root: Path, k: int, n: int) -> bytes:
     changed: dict[str, Stamp] = {}
     gone: list[str] = []
     if n > 1 or found != known:  # one comparison, in C, for the usual answer: nothing differs
-        get = known.get
-        changed = {path: stamp for path, stamp in found.items() if get(path) != stamp}
-        gone = [path for path in known if path not in found and (n == 1 or hash(path) % n == k)]
+        changed = dict(found.items() - known.items())
+        gone = [path for path in known.keys() - found.keys() if n == 1 or hash(path) % n == k]
     return msgspec.msgpack.encode((changed, gone, temp, as_filed))
 
 
@@ -219,8 +218,9 @@ ahead_allowed = True  # False in a warm worker's command: its vault is in memory
 
 def scan_ahead(root: Path) -> None:
     """Start the scan of `root` now, for this process's next load of it to take over (`take_ahead`):
-    the command line calls this before it imports the command, so that the scan runs on another core
-    meanwhile. Not while a lock of the vault is held, or was taken a moment ago (`lock_stamps`)."""
+    the program (`launch.run`) calls this before it imports the command line, so that the scan runs
+    on another core meanwhile. Not while a lock of the vault is held, or was taken a moment ago
+    (`lock_stamps`)."""
     global _ahead
     if _ahead is not None or not ahead_allowed:
         return

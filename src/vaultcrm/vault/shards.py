@@ -3,7 +3,8 @@ stamps they hold, readable without the record shapes of `vault/cache.py` (a back
 its files with these stamps in a process forked before those shapes were imported).
 
 A shard file is a msgpack array: format, key, monitor token, then the stamps (path → stamp) and the
-entries (path → entry) as two maps, each decoded only once the format and key are known to match.
+entries, each encoded on its own and held as bytes: a reader takes the part it needs without walking
+the other, and decodes either only once the format and key are known to match.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import msgspec
 from .state import read_state
 
 SHARDS = 32
-FORMAT = 6
+FORMAT = 8
 MAX_SHARD = 256 << 20  # bytes; a shard of a million-note vault is a few tens of MB
 NAME = "notes-{:02d}.msgpack"
 OLD_NAMES = ("notes-{:02d}.pickle",)  # earlier formats: removed, never read
@@ -39,8 +40,8 @@ class Shard(msgspec.Struct, array_like=True):
     format: int
     key: str
     token: str  # the file monitor's token taken before these entries were checked against the files
-    stamps: msgspec.Raw  # dict[str, Stamp]: path → the stamp of the file its entry was made from
-    entries: msgspec.Raw  # dict[str, Entry] of the same paths; both decoded once format and key match
+    stamps: memoryview  # encoded dict[str, Stamp]: path → the stamp of the file its entry was made from
+    entries: memoryview  # the encoded entries of the same paths (`cache.Columns`)
 
 
 SHARD = msgspec.msgpack.Decoder(Shard)

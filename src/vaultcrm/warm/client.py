@@ -61,6 +61,13 @@ def _command_and_vault(argv: list[str]) -> tuple[str, str | None] | None:
     return None
 
 
+def vault_of(argv: list[str]) -> str | None:
+    """The vault a vault command line (one the worker may run) works in, found as the command line
+    finds it; None for any other command line."""
+    found = _command_and_vault(argv)
+    return _vault_root(found[1]) if found is not None else None
+
+
 def _vault_root(option: str | None) -> str | None:
     """The vault the command line names, found as the command line finds it (the child checks again)."""
     if option is not None:
