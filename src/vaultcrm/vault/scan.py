@@ -102,7 +102,7 @@ def _parts() -> int:
 class BackgroundScan:
     """`scan(root)` in forked children while this process does other work (importing the command,
     decoding the parse cache, building the index from it). Each child then compares what it found
-    with the stamps the cache's files hold (`filed`), so that only the differences come back: the
+    with the stamps the cache's files hold (`shards.filed_stamps`), so that only the differences come back: the
     usual answer is "none". With cores to spare the scan is split between children (`scan`'s `part`).
     Only where fork is safe: on Linux, with no other thread running. `result()` falls back to a scan
     here whenever a child fails or compared with other stamps than this process has.
@@ -152,7 +152,8 @@ class BackgroundScan:
     def result(self, temp_files: list[str], known: dict[str, Stamp], filed: list[bytes | None]
                ) -> dict[str, Stamp]:
         """Every note and its stamp, as `scan` gives them: `known` itself when nothing differs from it.
-        `known` and `filed` are the cache's stamps as this process read them (see `Filed`)."""
+        `known` and `filed` are the cache's stamps as this process read them (`Cache.stamps()`,
+        `Cache.filed`): the children's differences count only if they compared with the very same."""
         changed: dict[str, Stamp] = {}
         gone: list[str] = []
         temp: list[str] = []
@@ -181,7 +182,7 @@ class BackgroundScan:
             return known
         found = dict(known)
         for path in gone:
-            del found[path]
+            found.pop(path, None)
         found.update(changed)
         return found
 
