@@ -209,7 +209,7 @@ class VaultIndex:
         table is made in one step, in path order; `VaultIndex(...)` sorts out an ID taken twice."""
         index = cls(root, reread=reread)
         for kind, items in by_kind.items():
-            items.sort()  # by path (unique): the order a build from all notes gives
+            items.sort(key=itemgetter(0))  # by path: the order a build from all notes gives
             table = index.table(kind)
             table._items = dict(zip(map(itemgetter(1), items), items))
             if len(table._items) != len(items):

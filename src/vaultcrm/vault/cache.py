@@ -15,12 +15,13 @@ its ctime, which no program can set back, still changes, and so does the inode o
 Entries hold the validated record as plain data (`model_dump()`), which decodes far faster than models
 are built. The cache is split into shards so that one changed note rewrites one small file.
 
-A shard keeps the stamps apart from the entries, so that a load finds in one comparison that no note
-changed. It decodes only each entry's ID and head (`HEAD`: the few fields the index files records by,
-such as an appointment's date and 客户编号); the rest of a record stays encoded until it is first looked
-at (`record_data`), so a command that needs a few hundred of 100,000 records decodes a few hundred. The
-late decode checks the data as strictly, and against the ID and head it was filed by: data that fails
-is not believed, and its note is read again.
+A shard keeps the stamps apart from the entries (`vault/shards.py`), so that a load finds in one
+comparison that no note changed, and holds its entries as columns per record kind (`Columns`). A load
+decodes only each record's ID and head (`HEAD`: the few fields the index files records by, such as an
+appointment's date and 客户编号); the rest of a record stays encoded until it is first looked at
+(`record_data`), so a command that needs a few hundred of 100,000 records decodes a few hundred, and one
+field of many records decodes alone (`field_value`). The late decode checks the data as strictly, and
+against the ID and head it was filed by: data that fails is not believed, and its note is read again.
 """
 
 from __future__ import annotations
