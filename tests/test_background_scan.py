@@ -221,3 +221,40 @@ def test_a_scan_ahead_is_taken_by_the_load_of_its_vault_only(tmp_path):
     taken = scan_module._ahead[1]
     assert load_vault(root).files == scan(root)
     assert taken.children == []  # its answer was read
+
+
+def test_the_stamps_read_alone_are_the_ones_the_cache_decodes(tmp_path):
+    """The children read only the stamps part of each shard file: the same bytes and stamps the loader
+    decodes from the whole file, and nothing from a file that is not a shard of this format."""
+    from vaultcrm.core.config import load_settings
+    from vaultcrm.vault.cache import Cache, fingerprint
+    from vaultcrm.vault.shards import NAME, SHARDS
+
+    root = _cached_vault(tmp_path)
+    cache = Cache(root, fingerprint(load_settings(root)[0].timezone))
+    cache.load()
+    known, filed = filed_stamps(root)
+    assert known == cache.stamps() and len(known) == 39
+    assert filed == cache.filed and sum(blob is not None for blob in filed) == len({*map(cache_shard, known)})
+    target = next(n for n in range(SHARDS) if filed[n] is not None)
+    shard = root / ".vaultcrm" / "cache" / NAME.format(target)
+    whole = shard.read_bytes()
+    for junk in (whole[:40], b"\x95\x07" + whole[2:], b"\x95\x08\xb0", b""):
+        shard.write_bytes(junk)
+        known_now, filed_now = filed_stamps(root)
+        assert filed_now[target] is None
+        assert all(cache_shard(path) != target for path in known_now)
+    # Whole stamps, cut entries: the stamps alone look fine, the loader's decoding of the file does not;
+    # the children's answer then is not taken, and the scan is done here.
+    shard.write_bytes(whole[:-5])
+    assert filed_stamps(root)[1][target] == filed[target]
+    broken = Cache(root, fingerprint(load_settings(root)[0].timezone))
+    broken.load()
+    assert broken.filed[target] is None
+    assert BackgroundScan(root).result([], broken.stamps(), broken.filed) == scan(root)
+
+
+def cache_shard(path: str) -> int:
+    from vaultcrm.vault.shards import shard_of
+
+    return shard_of(path)

@@ -10,12 +10,12 @@ the other, and decodes either only once the format and key are known to match.
 from __future__ import annotations
 
 import os
+import stat
 import zlib
 from pathlib import Path
 
 import msgspec
 
-from .state import read_state
 
 SHARDS = 32
 FORMAT = 8
@@ -61,21 +61,79 @@ def inside(root: Path, folder: Path) -> bool:
 
 
 def filed_stamps(root: Path) -> tuple[dict[str, Stamp], list[bytes | None]]:
-    """What the vault's shard files say the notes' stamps are, read without decoding any entry (nor
-    checking the key): (path → stamp, each shard's stamps as filed, None where there is no shard of
-    this format). A background scan compares its files with these; the loader takes its answer only
+    """What the vault's shard files say the notes' stamps are, read without the entries (nor checking
+    the key): (path → stamp, each shard's stamps as filed, None where there is no shard of this
+    format). A background scan compares its files with these; the loader takes its answer only
     if the shards it decoded filed the very same bytes (`Cache.filed`)."""
     known: dict[str, Stamp] = {}
     filed: list[bytes | None] = [None] * SHARDS
     folder = cache_folder(root)
     for n in range(SHARDS) if inside(root, folder) else ():
-        blob = read_state(folder / NAME.format(n), MAX_SHARD)
+        stamps = _stamps_part(folder / NAME.format(n))
+        if stamps is None:
+            continue
         try:
-            shard = SHARD.decode(blob) if blob is not None else None
-            if shard is None or shard.format != FORMAT:
-                continue
-            known.update(STAMPS.decode(shard.stamps))
+            known.update(STAMPS.decode(stamps))
         except UNREADABLE:
             continue
-        filed[n] = bytes(shard.stamps)
+        filed[n] = stamps
     return known, filed
+
+
+_HEAD_BYTES = 512  # a shard's format, key and token, and the size of its stamps, are in its first bytes
+_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+
+
+def _stamps_part(path: Path) -> bytes | None:
+    """The stamps of a shard file, read alone (a tenth of the file); None unless it is a regular file
+    that starts as a shard of this format does."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SHARD:
+            return None
+        where = _stamps_at(os.pread(fd, _HEAD_BYTES, 0))
+        if where is None or where[0] + where[1] > st.st_size:
+            return None
+        stamps = os.pread(fd, where[1], where[0])
+        return stamps if len(stamps) == where[1] else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _stamps_at(head: bytes) -> tuple[int, int] | None:
+    """(offset, length) of the stamps in a shard file that starts with `head`, read as msgpack: an array
+    of five, this format, two strings (key, token), then the stamps as bytes."""
+    if len(head) < 2 or head[0] != 0x95 or head[1] != FORMAT:  # FORMAT is a positive fixint
+        return None
+    at: int | None = 2
+    for _ in range(2):
+        at = _after_str(head, at)
+        if at is None:
+            return None
+    width = {0xC4: 1, 0xC5: 2, 0xC6: 4}.get(head[at]) if at < len(head) else None
+    if width is None or at + 1 + width > len(head):
+        return None
+    return at + 1 + width, int.from_bytes(head[at + 1:at + 1 + width], "big")
+
+
+def _after_str(head: bytes, at: int) -> int | None:
+    """Where the msgpack string at `at` ends; None when `head` holds no whole string there."""
+    if at >= len(head):
+        return None
+    marker = head[at]
+    if 0xA0 <= marker <= 0xBF:
+        width, size = 0, marker & 0x1F
+    elif marker in (0xD9, 0xDA, 0xDB):
+        width = {0xD9: 1, 0xDA: 2, 0xDB: 4}[marker]
+        size = int.from_bytes(head[at + 1:at + 1 + width], "big")
+    else:
+        return None
+    end = at + 1 + width + size
+    return end if end <= len(head) else None
