@@ -10,11 +10,12 @@ the other, and decodes either only once the format and key are known to match.
 from __future__ import annotations
 
 import os
-import stat
 import zlib
 from pathlib import Path
 
 import msgspec
+
+from .state import opened_state
 
 
 SHARDS = 32
@@ -81,30 +82,23 @@ def filed_stamps(root: Path) -> tuple[dict[str, Stamp], list[bytes | None]]:
 
 
 _HEAD_BYTES = 512  # a shard's format, key and token, and the size of its stamps, are in its first bytes
-_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-               | getattr(os, "O_CLOEXEC", 0))
 
 
 def _stamps_part(path: Path) -> bytes | None:
     """The stamps of a shard file, read alone (a tenth of the file); None unless it is a regular file
     that starts as a shard of this format does."""
     try:
-        fd = os.open(path, _READ_FLAGS)
+        with opened_state(path, MAX_SHARD) as opened:
+            if opened is None:
+                return None
+            fd, size = opened
+            where = _stamps_at(os.pread(fd, _HEAD_BYTES, 0))
+            if where is None or where[0] + where[1] > size:
+                return None
+            stamps = os.pread(fd, where[1], where[0])
+            return stamps if len(stamps) == where[1] else None
     except OSError:
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SHARD:
-            return None
-        where = _stamps_at(os.pread(fd, _HEAD_BYTES, 0))
-        if where is None or where[0] + where[1] > st.st_size:
-            return None
-        stamps = os.pread(fd, where[1], where[0])
-        return stamps if len(stamps) == where[1] else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _stamps_at(head: bytes) -> tuple[int, int] | None:

@@ -10,10 +10,30 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                | getattr(os, "O_CLOEXEC", 0))
+
+
+@contextmanager
+def opened_state(path: str | os.PathLike, limit: int, *, follow_symlinks: bool = False) -> Iterator[tuple[int, int] | None]:
+    """(descriptor, size) of the state file, open for reading while the block runs; None when it is
+    missing, not a regular file, or larger than `limit` bytes. Never follows a symlink unless asked,
+    never blocks on a FIFO."""
+    flags = _READ_FLAGS & ~getattr(os, "O_NOFOLLOW", 0) if follow_symlinks else _READ_FLAGS
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        yield None
+        return
+    try:
+        st = os.fstat(fd)
+        yield (fd, st.st_size) if stat.S_ISREG(st.st_mode) and st.st_size <= limit else None
+    finally:
+        os.close(fd)
 
 
 def read_state(path: str | os.PathLike, limit: int, *, follow_symlinks: bool = False) -> bytes | None:
@@ -21,22 +41,15 @@ def read_state(path: str | os.PathLike, limit: int, *, follow_symlinks: bool = F
 
     `follow_symlinks` for a file the user may link on purpose (`vaultcrm.yaml` shared by two vaults):
     what it points to must still be a regular file, never a FIFO or device."""
-    flags = _READ_FLAGS & ~getattr(os, "O_NOFOLLOW", 0) if follow_symlinks else _READ_FLAGS
     try:
-        fd = os.open(path, flags)
+        with opened_state(path, limit, follow_symlinks=follow_symlinks) as opened:
+            if opened is None:
+                return None
+            with os.fdopen(opened[0], "rb", closefd=False) as fh:
+                data = fh.read(limit + 1)
+            return data if len(data) <= limit else None
     except OSError:
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(limit + 1)
-        return data if len(data) <= limit else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def clear_junk(path: str | os.PathLike) -> bool:
