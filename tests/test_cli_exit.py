@@ -41,3 +41,22 @@ def test_output_and_exit_codes_are_those_of_main(tmp_path):
         assert fast.returncode == code, (args, fast.stderr)
     board = run(vault, "agenda", "--date", "2026-11-23", entry="run").stdout
     assert "APP-2026-00003" in board and board.rstrip().endswith("13:10–21:00  空闲 7小时50分")  # the last line is out too
+
+
+def test_main_in_process_gives_the_collector_back_and_the_ending_program_leaves_it_off(tmp_path):
+    """A command runs with the collector off. Called in-process (tests, tools) `main` turns it back on;
+    the program (`run`) and a warm worker's child exit right after, so they leave it off: turned on, its
+    first pass would go through everything the command loaded."""
+    vault = tmp_path / "v"
+    (vault / "预约").mkdir(parents=True)
+    (vault / "预约" / "APP-2026-00001.md").write_text(appointment(1), encoding="utf-8")
+    probe = ("import gc, sys\nfrom vaultcrm.cli import main\n"
+             "sys.argv = ['vaultcrm', '--vault', sys.argv[1], 'agenda', '--date', '2026-11-23', '--format', 'json']\n"
+             "try:\n    main(ending=ENDING)\nexcept SystemExit as exc:\n"
+             "    sys.stderr.write(f'exit {exc.code} collector {gc.isenabled()}')\n")
+    for ending in (False, True):
+        code = probe.replace("ENDING", str(ending))
+        done = subprocess.run([sys.executable, "-c", code, str(vault)], capture_output=True, text=True, env=ENV,
+                              timeout=120)
+        assert done.stderr == f"exit 0 collector {not ending}", done.stderr
+        assert "APP-2026-00001" in done.stdout

@@ -51,7 +51,10 @@ def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
     return tuple(errors), tuple(aborts)
 
 
-def main() -> None:
+def main(*, ending: bool = False) -> None:
+    """Run the command line once. `ending`: the process exits right after (`run`, a warm worker's child),
+    so the collector is left off; turned back on, its first pass would go through every object the
+    command made (0.07 s after the answer at 100,000 notes)."""
     from ..errors import VaultCRMError
     from .base import log_crash
 
@@ -90,7 +93,7 @@ def main() -> None:
                           highlight=False)
         sys.exit(1)
     finally:
-        if collecting:
+        if collecting and not ending:
             gc.enable()
 
 
@@ -102,7 +105,7 @@ def run() -> None:
     run and the process ends at once. `main` itself (tests call it in-process) exits as usual.
     """
     try:
-        main()
+        main(ending=True)
     except SystemExit as exc:
         code = exc.code
         if (code is None or type(code) is int) and threading.active_count() == 1:

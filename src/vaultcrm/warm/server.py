@@ -190,7 +190,7 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict, vault: Vault)
         from ..cli import main
 
         try:
-            main()
+            main(ending=True)
             code = 0
         except SystemExit as exc:
             code = exc.code if type(exc.code) is int else (0 if exc.code is None else 1)
