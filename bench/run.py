@@ -38,6 +38,7 @@ from generate import generate  # noqa: E402
 
 from vaultcrm.core.loader import load_vault  # noqa: E402
 
+BUDGET_SIZE = 100_000  # issue 17's budgets are ratios measured on a vault of this many notes
 FENCE = re.compile(rb"^---\r?\n(.*?)^(?:---|\.\.\.)\s*$", re.S | re.M)
 
 
@@ -84,6 +85,11 @@ def vault_of(size: int) -> Path:
 
 def table(size: int, repeat: int, only: set[str] | None, watch: bool) -> None:
     root = vault_of(size)
+    budgeted = size >= BUDGET_SIZE
+
+    def verdict(within: bool) -> str:
+        return ("ok" if within else "OVER") if budgeted else "n/a"
+
     baseline(root)  # warm the OS page cache so every run reads from memory
     t_base, parsed = min(timed(baseline, root) for _ in range(2))
     rows = commands.time_rows(root, repeat, only)
@@ -95,21 +101,24 @@ def table(size: int, repeat: int, only: set[str] | None, watch: bool) -> None:
     print(f"  {'command':<30} {'seconds':>8} {'ratio':>7} {'budget':>7}  {'peak RSS':>9}     "
           f"{'with watch running':>20}")
     for label, seconds, rss, budget in rows:
-        ok = "" if label.startswith(" ") else ("ok" if seconds / t_base <= budget else "OVER")
+        ok = "" if label.startswith(" ") else verdict(seconds / t_base <= budget)
         memory = f"{rss / 2**20:7.0f} MB" if label in commands.MEMORY_ROWS else ""
         warm = ""
         if label in watched:
             limit = commands.WATCHED_BUDGET.get(label)
-            verdict = "" if limit is None else (f" ≤{limit} s " + ("ok" if watched[label] <= limit else "OVER"))
-            warm = f"{watched[label]:8.3f} s {watched[label] / t_base:6.3f}{verdict}"
+            within = "" if limit is None else (f" ≤{limit} s " + ("ok" if watched[label] <= limit else "OVER"))
+            warm = f"{watched[label]:8.3f} s {watched[label] / t_base:6.3f}{within}"
         print(f"  {label:<30} {seconds:8.3f} {seconds / t_base:7.3f} {'≤' + str(budget):>7}  {memory:>9} {ok:<4} {warm}")
     if watch and (not only or "watch" in only):
         latencies = commands.watch_latency(root)
         if latencies:
             best = min(latencies)
-            ok = "ok" if best / t_base <= 0.05 and best < 1 else "OVER"
+            ok = verdict(best / t_base <= 0.05 and best < 1)
             print(f"  {'watch: save → daily note':<30} {best:8.3f} {best / t_base:7.3f} {'≤0.05':>7}  "
                   f"{'':>9} {ok}  (all: {', '.join(f'{x:.2f}' for x in latencies)})")
+    if not budgeted:
+        print(f"  (the ratio budgets are set for {BUDGET_SIZE:,} notes: at {size:,} a command is bound by Python's "
+              "start-up and imports, not by the vault)")
 
 
 def compare(size: int, repeat: int, other: Path, only: set[str] | None) -> None:
