@@ -101,8 +101,9 @@ def run() -> None:
     """The `vaultcrm` program: `main`, then an exit that leaves what the command loaded to the system.
 
     Freeing a 100,000-note vault object by object takes half a second after the answer is out; the
-    process is ending anyway. So once the output is flushed and no other thread runs, the atexit hooks
-    run and the process ends at once. `main` itself (tests call it in-process) exits as usual.
+    process is ending anyway. So the collector stays off (`ending`), and once the output is flushed and
+    no other thread runs, the atexit hooks run and the process ends at once. `main` itself (tests call
+    it in-process) exits as usual.
     """
     try:
         main(ending=True)
