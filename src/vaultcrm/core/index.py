@@ -187,8 +187,7 @@ class VaultIndex:
         self.waitlist: RecordTable[WaitlistEntry] = RecordTable(WaitlistEntry, reread)
         self.leaves: RecordTable[Leave] = RecordTable(Leave, reread)
         self.duplicates: dict[str, list[Record]] = {}
-        tables = {table.model.kind: table for table in self._tables}
-        add = {kind: table._items.setdefault for kind, table in tables.items()}
+        add = {table.model.kind: table._items.setdefault for table in self._tables}
         items = [(r.path, r) for r in records]
         items.extend(cached)
         items.sort(key=itemgetter(0))  # by path: of two notes with one ID, the first path's is the table's
@@ -200,7 +199,7 @@ class VaultIndex:
                 kind, record_id = item.kind, item.record_id
             first = add[kind](record_id, item)
             if first is not item:
-                table = tables[kind]
+                table = self.table(kind)
                 self.duplicates.setdefault(record_id, [table.model_of(first)]).append(table.model_of(item))
 
     @classmethod
@@ -218,8 +217,7 @@ class VaultIndex:
 
     def table(self, kind: str) -> RecordTable:
         """The table of a record kind ("APP", "SRV", …)."""
-        return {"APP": self.appointments, "SRV": self.services, "FLW": self.followups, "CUS": self.customers,
-                "WL": self.waitlist, "LV": self.leaves}[kind]
+        return next(table for table in self._tables if table.model.kind == kind)
 
     @cached_property
     def ids_by_path(self) -> dict[str, tuple[str, str]]:

@@ -44,10 +44,10 @@ from ..values import AppointmentStatus, Channel, Satisfaction
 from ..vault.blocks import replace_block
 from ..vault.writer import UnsafePathError, safe_path
 from .log_table import BLOCK, render_service_log
+from .sop import StepSelection, service_steps, ticked_steps
 
 if TYPE_CHECKING:
     from ..campaigns.redeem import Redemption
-from .sop import StepSelection, service_steps, ticked_steps
 
 
 @dataclass

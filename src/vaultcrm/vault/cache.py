@@ -180,15 +180,16 @@ def _field_shape(model: type[BaseModel], names: tuple[str, ...]) -> object:
     return _shape(info.annotation, narrower)
 
 
+def _at(data: dict, names: tuple[str, ...]) -> object:
+    """The value at `names` (field names down from the record) of plain data."""
+    for name in names:
+        data = data[name]
+    return data
+
+
 def head_of(kind: str, data: dict) -> tuple:
     """The values at the kind's `HEAD` fields of a record's plain data."""
-    values = []
-    for names in HEAD[kind]:
-        value = data
-        for name in names:
-            value = value[name]
-        values.append(value)
-    return tuple(values)
+    return tuple(_at(data, names) for names in HEAD[kind])
 
 
 def _id_shape(model: type[BaseModel]) -> object:
@@ -291,7 +292,7 @@ def record_data(kind: str, record_id: str, head: tuple, data: msgspec.Raw) -> di
     head it was filed by; None when it fails (then its note must be read again)."""
     try:
         found = _DATA[kind].decode(data)
-    except (msgspec.DecodeError, RecursionError, ValueError, OverflowError):
+    except UNREADABLE:
         return None
     if found.get("id") != record_id or head_of(kind, found) != head:
         return None
@@ -325,11 +326,9 @@ def field_value(kind: str, data: msgspec.Raw, names: tuple[str, ...]) -> object:
         return NO_VALUE
     try:
         value = decoder.decode(data)
-    except (msgspec.DecodeError, RecursionError, ValueError, OverflowError):
+    except UNREADABLE:
         return NO_VALUE
-    for name in names:
-        value = value[name]
-    return value
+    return _at(value, names)
 
 
 _ENCODER = msgspec.msgpack.Encoder()

@@ -19,7 +19,7 @@ import stat
 import time
 from pathlib import Path
 
-from .state import clear_junk
+from .state import READ_FLAGS, clear_junk
 
 __all__ = ["FileLock", "LockTimeout", "lock_path", "lock_stamps", "untouched_since"]
 
@@ -43,10 +43,14 @@ class LockTimeout(TimeoutError):
         )
 
 
+def _folder(vault_root: str | os.PathLike) -> Path:
+    return Path(vault_root) / ".vaultcrm" / "locks"
+
+
 def lock_path(vault_root: str | os.PathLike, name: str) -> Path:
     if not _NAME.match(name):
         raise ValueError(f"invalid lock name: {name!r}")
-    return Path(vault_root) / ".vaultcrm" / "locks" / f"{name}.lock"
+    return _folder(vault_root) / f"{name}.lock"
 
 
 _OPEN_FLAGS = (os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -158,7 +162,7 @@ def lock_stamps(vault_root: str | os.PathLike, *, before: bool = True) -> dict[s
     anyone since changes its stamp. None when one cannot be read; and (`before`, a snapshot to compare
     with later) when a lock is held now, or was taken so recently that a second taking within the same
     tick of the file clock would leave its stamp as it is."""
-    folder = Path(vault_root) / ".vaultcrm" / "locks"
+    folder = _folder(vault_root)
     now = time.time_ns()
     found: dict[str, LockStamp] = {}
     try:
@@ -178,8 +182,7 @@ def lock_stamps(vault_root: str | os.PathLike, *, before: bool = True) -> dict[s
 def _held_by_anyone(path: str) -> bool:
     """Someone holds this lock now (a shared lock cannot be had); True too when it cannot be told."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-                     | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, READ_FLAGS)
     except OSError:
         return True
     try:

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-               | getattr(os, "O_CLOEXEC", 0))
+#: Open a state file for reading: not through a symlink, and never blocking on a FIFO planted there.
+READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+              | getattr(os, "O_CLOEXEC", 0))
 
 
 @contextmanager
@@ -23,7 +24,7 @@ def opened_state(path: str | os.PathLike, limit: int, *, follow_symlinks: bool =
     """(descriptor, size) of the state file, open for reading while the block runs; None when it is
     missing, not a regular file, or larger than `limit` bytes. Never follows a symlink unless asked,
     never blocks on a FIFO."""
-    flags = _READ_FLAGS & ~getattr(os, "O_NOFOLLOW", 0) if follow_symlinks else _READ_FLAGS
+    flags = READ_FLAGS & ~getattr(os, "O_NOFOLLOW", 0) if follow_symlinks else READ_FLAGS
     try:
         fd = os.open(path, flags)
     except OSError:
